@@ -5,15 +5,15 @@
 // Mamba A_log / D / dt_bias [heads], norm weights [width].
 //
 // Canonical names, per block i (prefix "layers.i."):
-//   attn_norm | mamba_norm | mixer_norm   pre-norm of the mixer (attention,
-//                                         mamba2, parallel respectively)
+//   mixer_norm                            pre-norm of the mixer (any kind)
 //   ffn_norm                              pre-norm of the FFN
-//   attn.{q,k,v,o}[.bias]
-//   mamba.{in_proj[.bias], conv1d.weight, conv1d.bias, dt_bias, A_log, D,
-//          norm (gated RMSNorm, [inner]), out_proj[.bias]}
-//   attn.branch_norm, mamba.branch_norm   parallel blocks, FuseSpec.norm != none
-//   mixer.out_proj[.bias]                 parallel blocks with a shared out proj
-//   ffn.{gate,up,down}[.bias]             (ReLU^2: up, down)
+//   attn.{q,k,v,o}, attn.{q,k,v,o}_bias
+//   mamba.{in_proj, in_proj_bias, conv1d.weight, conv1d.bias, dt_bias, A_log,
+//          D, norm (gated RMSNorm, [inner]), out_proj, out_proj_bias}
+//   attn_branch_norm, mamba_branch_norm   parallel blocks, FuseSpec.norm != none
+//   mix.out_proj, mix.out_proj_bias       parallel blocks with a shared out proj
+//   ffn.{gate,up,down}, ffn.*_bias        (ReLU^2: up, down)
+// Biases appear only when the spec asks for them.
 // Model level: embed, final_norm, lm_head (absent with tied embeddings).
 //
 // HF names follow each family's transformers checkpoint layout. Family
@@ -106,7 +106,7 @@ private:
               int64_t outDim, int64_t inDim, bool bias) {
     add(cp + canon, {outDim, inDim}, hp + hf + ".weight", l);
     if (bias)
-      add(cp + canon + ".bias", {outDim}, hp + hf + ".bias", l);
+      add(cp + canon + "_bias", {outDim}, hp + hf + ".bias", l);
   }
 
   void block(int l, const BlockSpec &b) {
@@ -114,10 +114,7 @@ private:
     cp = "layers." + std::to_string(l) + ".";
     hp = nm.layer + std::to_string(l) + ".";
     if (b.hasMixer()) {
-      const char *normName = b.mixer == MixerKind::Attention ? "attn_norm"
-                             : b.mixer == MixerKind::Mamba2  ? "mamba_norm"
-                                                             : "mixer_norm";
-      add(cp + normName, {d}, hp + nm.mixerNorm + ".weight", l);
+      add(cp + "mixer_norm", {d}, hp + nm.mixerNorm + ".weight", l);
       switch (b.mixer) {
       case MixerKind::Attention:
         attention(l, b.attn, /*withOut=*/true);
@@ -179,9 +176,9 @@ private:
     mamba(l, b.ssm, !f.sharedOutProj);
     if (f.norm != BranchNorm::None) {
       // RMS and group norm both carry one scale per channel of the branch.
-      add(cp + "attn.branch_norm", {b.attn.qDim()},
+      add(cp + "attn_branch_norm", {b.attn.qDim()},
           hp + nm.attn + "branch_norm.weight", l);
-      add(cp + "mamba.branch_norm", {b.ssm.inner()},
+      add(cp + "mamba_branch_norm", {b.ssm.inner()},
           hp + nm.mamba + "branch_norm.weight", l);
     }
     if (f.sharedOutProj) {
@@ -190,7 +187,7 @@ private:
       int64_t width = f.combine == Combine::Concat
                           ? b.attn.qDim() + b.ssm.inner()
                           : b.attn.qDim();
-      linear(l, "mixer.out_proj", nm.sharedOut, spec.dModel, width,
+      linear(l, "mix.out_proj", nm.sharedOut, spec.dModel, width,
              b.attn.outBias);
     }
   }
