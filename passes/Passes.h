@@ -12,6 +12,10 @@ namespace mlir::hybrid {
 #define GEN_PASS_DECL
 #include "passes/Passes.h.inc"
 
+/// Replaces `model` by its tensor-level forward function (see
+/// --hybrid-decompose). Reusable by other passes and tools.
+LogicalResult decomposeModel(ModelOp model);
+
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 

@@ -13,4 +13,22 @@ def HybridExpand : Pass<"hybrid-expand", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::hybrid::HybridDialect"];
 }
 
+def HybridDecompose : Pass<"hybrid-decompose", "::mlir::ModuleOp"> {
+  let summary = "Lower each hybrid.model to a tensor-level forward function";
+  let description = [{
+    Replaces `hybrid.model @m` with `func.func @m(%ids: tensor<?x?xi32>) ->
+    tensor<?x?xVxf32>` computing the logits with tensor-level ops, exactly as
+    the reference implementations do: Llama blocks (pre-RMSNorm, RoPE, GQA,
+    SwiGLU), the Mamba-2 mixer of mamba_ssm (in_proj -> z, xBC, dt; causal
+    conv1d + SiLU; softplus(dt + dt_bias) clamped to the dt limits; chunked SSD
+    with D skip; gated RMSNorm; out_proj), parallel blocks per their fuse spec
+    and muP multipliers (Falcon-H1), ReLU^2 MLPs and RoPE-free attention
+    (Nemotron-H). Weights appear as `hybrid.param` ops named as in the weight
+    table (compiler/Weights.h). Patterns must be expanded and `auto` resolved
+    first.
+  }];
+  let dependentDialects = ["::mlir::hybrid::HybridDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
 #endif // HYBRID_PASSES

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/hybrid/HybridDialect.h"
+#include "compiler/Pipelines.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -15,6 +16,7 @@
 int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
   mlir::hybrid::registerHybridPasses();
+  hybridc::registerPipelines();
   mlir::DialectRegistry registry;
   registry.insert<mlir::hybrid::HybridDialect, mlir::func::FuncDialect>();
   return mlir::asMainReturnCode(

@@ -1,0 +1,234 @@
+//===- hybridc.cpp - The hybridc compiler driver --------------------------===//
+//
+//   hybridc import-hf DIR_OR_CONFIG -o model.mlir
+//   hybridc report model.mlir [--context N] [--batch B] [--json]
+//                  [--cache-dtype bf16|f16|f32] [--ssm-dtype bf16|f32]
+//                  [--sweep 1024,2048,... --plot out.svg]
+//
+// Output files are written atomically (temporary file + rename).
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/CostModel.h"
+#include "compiler/HFImport.h"
+#include "compiler/ModelSpecIR.h"
+#include "compiler/Pipelines.h"
+#include "compiler/SweepPlot.h"
+#include "dialects/hybrid/HybridDialect.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+using namespace mlir;
+
+namespace {
+cl::OptionCategory toolCat("hybridc options");
+
+cl::SubCommand importCmd("import-hf", "Import a Hugging Face config.json as a hybrid.model");
+cl::opt<std::string> importInput(cl::Positional, cl::sub(importCmd), cl::Required,
+                                 cl::desc("<model dir or config.json>"));
+cl::opt<std::string> importOutput("o", cl::sub(importCmd), cl::init("-"),
+                                  cl::desc("Output .mlir file (default: stdout)"));
+cl::opt<std::string> importName("name", cl::sub(importCmd), cl::init(""),
+                                cl::desc("Symbol name of the model (default: from the path)"));
+cl::opt<bool> importNoCompress("no-patterns", cl::sub(importCmd),
+                               cl::desc("Write every layer as its own hybrid.block"));
+
+cl::SubCommand reportCmd("report", "Parameters, FLOPs per token and cache bytes of models");
+cl::list<std::string> reportInputs(cl::Positional, cl::sub(reportCmd), cl::OneOrMore,
+                                   cl::desc("<model.mlir>..."));
+cl::opt<int64_t> reportContext("context", cl::sub(reportCmd), cl::init(2048),
+                               cl::desc("Tokens per sequence (default 2048)"));
+cl::opt<int64_t> reportBatch("batch", cl::sub(reportCmd), cl::init(1),
+                             cl::desc("Sequences held in the caches (default 1)"));
+cl::opt<bool> reportJson("json", cl::sub(reportCmd), cl::desc("Print JSON"));
+cl::opt<std::string> reportCacheDtype("cache-dtype", cl::sub(reportCmd), cl::init("bf16"),
+                                      cl::desc("KV / conv cache dtype: bf16 | f16 | f32"));
+cl::opt<std::string> reportSsmDtype("ssm-dtype", cl::sub(reportCmd), cl::init("bf16"),
+                                    cl::desc("SSM state dtype: bf16 | f16 | f32"));
+cl::opt<std::string> reportSweep("sweep", cl::sub(reportCmd), cl::init(""),
+                                 cl::desc("Comma-separated contexts: plot FLOPs and cache "
+                                          "bytes against context length"));
+cl::opt<std::string> reportPlot("plot", cl::sub(reportCmd), cl::init("sweep.svg"),
+                                cl::desc("SVG written by --sweep (default sweep.svg)"));
+
+int fail(const Twine &msg) {
+  errs() << "hybridc: error: " << msg << "\n";
+  return 1;
+}
+
+Expected<int64_t> dtypeBytes(StringRef name, StringRef flag) {
+  if (name == "bf16" || name == "f16")
+    return 2;
+  if (name == "f32")
+    return 4;
+  return createStringError(inconvertibleErrorCode(),
+                           "--" + flag + " must be bf16, f16 or f32, got '" + name + "'");
+}
+
+void registerAll(DialectRegistry &registry) {
+  registry.insert<hybrid::HybridDialect, func::FuncDialect>();
+}
+
+/// Parses `path` and runs the architecture pipeline (expand, select layout).
+OwningOpRef<ModuleOp> loadArchitecture(MLIRContext &ctx, StringRef path) {
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &ctx);
+  std::string err;
+  auto file = mlir::openInputFile(path, &err);
+  if (!file) {
+    fail(err);
+    return {};
+  }
+  sourceMgr.AddNewSourceBuffer(std::move(file), SMLoc());
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &ctx);
+  if (!module)
+    return {};
+  PassManager pm(&ctx);
+  hybridc::buildArchitecturePipeline(pm, {});
+  if (failed(pm.run(*module)))
+    return {};
+  return module;
+}
+
+int runImport() {
+  Expected<hybridc::ModelSpec> spec = hybridc::importHFPath(importInput);
+  if (!spec)
+    return fail(toString(spec.takeError()));
+  if (!importName.empty())
+    spec->name = importName;
+  DialectRegistry registry;
+  registerAll(registry);
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  OpBuilder b(&ctx);
+  Location loc = FileLineColLoc::get(&ctx, importInput, 0, 0);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  b.setInsertionPointToEnd(module->getBody());
+  hybridc::buildModel(b, loc, *spec, !importNoCompress);
+  if (failed(verify(*module)))
+    return fail("the imported model does not verify (see above)");
+  Error e = writeToOutput(importOutput, [&](raw_ostream &os) -> Error {
+    os << "// Imported by `hybridc import-hf` from " << importInput << " ("
+       << spec->family << ", " << spec->blocks.size() << " layers)\n";
+    module->print(os);
+    return Error::success();
+  });
+  if (e)
+    return fail("cannot write " + importOutput + ": " + toString(std::move(e)));
+  return 0;
+}
+
+int runReport() {
+  hybridc::ReportOptions opts;
+  opts.context = reportContext;
+  opts.batch = reportBatch;
+  auto kv = dtypeBytes(reportCacheDtype, "cache-dtype");
+  if (!kv)
+    return fail(toString(kv.takeError()));
+  auto ssm = dtypeBytes(reportSsmDtype, "ssm-dtype");
+  if (!ssm)
+    return fail(toString(ssm.takeError()));
+  opts.cacheBytesPerElement = *kv;
+  opts.ssmStateBytesPerElement = *ssm;
+  if (Error e = hybridc::checkReportOptions(opts))
+    return fail(toString(std::move(e)));
+
+  DialectRegistry registry;
+  registerAll(registry);
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  std::vector<std::pair<std::string, hybridc::ModelSpec>> specs;
+  std::vector<OwningOpRef<ModuleOp>> modules;
+  for (const std::string &path : reportInputs) {
+    OwningOpRef<ModuleOp> module = loadArchitecture(ctx, path);
+    if (!module)
+      return 1;
+    bool any = false;
+    for (auto model : module->getOps<hybrid::ModelOp>()) {
+      FailureOr<hybridc::ModelSpec> spec = hybridc::specFromModel(model);
+      if (failed(spec))
+        return 1;
+      specs.emplace_back(spec->name, std::move(*spec));
+      any = true;
+    }
+    if (!any)
+      return fail(path + " holds no hybrid.model");
+    modules.push_back(std::move(module));
+  }
+
+  if (!reportSweep.empty()) {
+    std::vector<int64_t> contexts;
+    SmallVector<StringRef> parts;
+    StringRef(reportSweep).split(parts, ',', -1, false);
+    for (StringRef p : parts) {
+      int64_t v;
+      if (p.trim().getAsInteger(10, v) || v <= 0)
+        return fail("--sweep takes positive integers separated by commas, got '" + p + "'");
+      contexts.push_back(v);
+    }
+    std::string svg = hybridc::sweepSvg(specs, contexts, opts);
+    if (Error e = writeToOutput(reportPlot, [&](raw_ostream &os) -> Error {
+          os << svg;
+          return Error::success();
+        }))
+      return fail("cannot write " + reportPlot + ": " + toString(std::move(e)));
+    // One line per model and context, so the plot's numbers can be read too.
+    outs() << formatv("{0,-24} {1,>9} {2,>16} {3,>14}\n", "model", "context",
+                      "fwd FLOPs/token", "cache");
+    for (auto &[name, spec] : specs)
+      for (int64_t c : contexts) {
+        hybridc::ReportOptions o = opts;
+        o.context = c;
+        auto r = hybridc::computeCost(spec, o);
+        outs() << formatv("{0,-24} {1,>9} {2,>16} {3,>14}\n", name, c,
+                          hybridc::formatCount(r.flopsForwardPerToken),
+                          hybridc::formatBytes(r.totalCacheBytes));
+      }
+    outs() << "wrote " << reportPlot << "\n";
+    return 0;
+  }
+
+  if (reportJson) {
+    if (specs.size() > 1)
+      outs() << "[\n";
+    for (size_t i = 0; i < specs.size(); ++i) {
+      auto r = hybridc::computeCost(specs[i].second, opts);
+      outs() << hybridc::costToJson(specs[i].second, opts, r);
+      if (specs.size() > 1 && i + 1 < specs.size())
+        outs() << ",";
+      outs() << "\n";
+    }
+    if (specs.size() > 1)
+      outs() << "]\n";
+    return 0;
+  }
+  for (auto &[name, spec] : specs) {
+    auto r = hybridc::computeCost(spec, opts);
+    outs() << hybridc::costToTable(spec, opts, r) << "\n";
+  }
+  return 0;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "hybridc: compiler for hybrid attention / Mamba-2 language models\n\n"
+      "  hybridc import-hf DIR_OR_CONFIG -o model.mlir\n"
+      "  hybridc report model.mlir [--context N] [--batch B] [--json] [--sweep 1024,2048,...]\n");
+  if (importCmd)
+    return runImport();
+  if (reportCmd)
+    return runReport();
+  cl::PrintHelpMessage();
+  return 1;
+}
