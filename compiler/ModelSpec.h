@@ -40,12 +40,16 @@ struct AttentionSpec {
   bool rope = true;           // false: no positional rotation (Nemotron-H)
   double ropeTheta = 10000.0;
   RopeScaling ropeScaling;
+  /// Rotate only the first ropeDim channels of each head (Bamba's
+  /// partial_rotary_factor 0.5); 0 = the whole head.
+  int64_t ropeDim = 0;
   int64_t window = 0;         // sliding window in tokens, 0 = full causal
   bool qkvBias = false;
   bool outBias = false;
 
   int64_t qDim() const { return heads * headDim; }
   int64_t kvDim() const { return kvHeads * headDim; }
+  int64_t rotaryDim() const { return ropeDim ? ropeDim : headDim; }
 };
 
 struct Mamba2Spec {
