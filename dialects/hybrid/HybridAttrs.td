@@ -177,7 +177,9 @@ def Hybrid_MultipliersAttr : Hybrid_Attr<"Multipliers", "multipliers"> {
 
 def Hybrid_ObjectiveAttr : EnumAttr<Hybrid_Dialect, Hybrid_Objective, "objective">;
 def Hybrid_LayoutAttr : EnumAttr<Hybrid_Dialect, Hybrid_Layout, "layout">;
-def Hybrid_CombineAttr : EnumAttr<Hybrid_Dialect, Hybrid_Combine, "combine">;
+def Hybrid_CombineAttr : EnumAttr<Hybrid_Dialect, Hybrid_Combine, "combine"> {
+  let assemblyFormat = "`<` $value `>`";
+}
 
 def Hybrid_MixerAttr : AnyAttrOf<[Hybrid_AttentionAttr, Hybrid_Mamba2Attr,
                                    Hybrid_ParallelAttr]>;

@@ -209,7 +209,11 @@ LogicalResult GroupNormOp::verify() {
 LogicalResult GatedRMSNormOp::verify() {
   if (failed(verifyNormLike(*this, getInput(), getWeight(), getResult())))
     return failure();
-  if (failed(expectShape(*this, getGate(), rt(getInput()).getShape())))
+  auto in = rt(getInput()).getShape(), gate = rt(getGate()).getShape();
+  if (in.size() != gate.size() ||
+      !llvm::all_of(llvm::zip(in, gate), [](auto p) {
+        return same(std::get<0>(p), std::get<1>(p));
+      }))
     return emitOpError("gate must have the shape of the input");
   return verifyGroups(*this, rt(getInput()).getShape().back(), getGroups());
 }
@@ -240,8 +244,10 @@ LogicalResult Conv1dCausalOp::verify() {
   auto w = rt(getWeight()).getShape();
   int64_t channels = rt(getInput()).getDimSize(2);
   if (failed(expectDim(*this, "weight dim 0", w[0], "the channel count", channels)) ||
-      failed(expectDim(*this, "weight dim 1", w[1], "1 (depthwise)", 1)))
+      failed(expectRank(*this, "weight", getWeight(), 3)))
     return failure();
+  if (!same(w[1], 1))
+    return emitOpError() << "weight dim 1 (" << dimStr(w[1]) << ") must be 1 (depthwise conv)";
   if (getBias() && (failed(expectRank(*this, "bias", getBias(), 1)) ||
                     failed(expectDim(*this, "bias size", rt(getBias()).getDimSize(0),
                                      "the channel count", channels))))

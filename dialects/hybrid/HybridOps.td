@@ -352,7 +352,7 @@ def Hybrid_CombineOp : Hybrid_TensorOp<"combine"> {
     dim. `a` is the attention branch, `b` the Mamba branch.
 
     ```mlir
-    %o = hybrid.combine %a, %b {mode = 1 : i32} : (tensor<?x?x64xf32>, tensor<?x?x64xf32>) -> tensor<?x?x64xf32>
+    %o = hybrid.combine <mean> %a, %b : (tensor<?x?x64xf32>, tensor<?x?x64xf32>) -> tensor<?x?x64xf32>
     ```
   }];
   let arguments = (ins Hybrid_FloatTensor:$a, Hybrid_FloatTensor:$b, Hybrid_CombineAttr:$mode);
