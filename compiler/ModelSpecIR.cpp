@@ -22,6 +22,7 @@ static AttentionSpec readAttention(AttentionAttr a) {
     s.ropeScaling.highFreqFactor = r.getHighFreqFactor();
     s.ropeScaling.originalMaxPosition = r.getOriginalMaxPosition();
   }
+  s.ropeDim = a.getRopeDim();
   s.window = a.getWindow();
   s.qkvBias = a.getQkvBias();
   s.outBias = a.getOutBias();
@@ -130,7 +131,8 @@ static AttentionAttr attentionAttr(MLIRContext *ctx, const AttentionSpec &a) {
                                    a.ropeScaling.highFreqFactor,
                                    a.ropeScaling.originalMaxPosition);
   return AttentionAttr::get(ctx, a.heads, a.kvHeads, a.headDim, a.rope,
-                            a.ropeTheta, scaling, a.window, a.qkvBias, a.outBias);
+                            a.ropeTheta, scaling, a.ropeDim, a.window, a.qkvBias,
+                            a.outBias);
 }
 
 static Mamba2Attr mambaAttr(MLIRContext *ctx, const Mamba2Spec &m, int64_t dModel) {

@@ -122,8 +122,9 @@ public:
                                        a.ropeScaling.highFreqFactor,
                                        a.ropeScaling.originalMaxPosition);
       auto theta = b.getF64FloatAttr(a.ropeTheta);
-      q = RopeOp::create(b, loc, q.getType(), q, theta, scaling);
-      k = RopeOp::create(b, loc, k.getType(), k, theta, scaling);
+      auto rotary = b.getI64IntegerAttr(a.ropeDim);
+      q = RopeOp::create(b, loc, q.getType(), q, theta, scaling, rotary);
+      k = RopeOp::create(b, loc, k.getType(), k, theta, scaling, rotary);
     }
     Value o = AttentionOp::create(b, loc, q.getType(), q, k, v,
                                   b.getI64IntegerAttr(a.window), FloatAttr());

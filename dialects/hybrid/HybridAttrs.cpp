@@ -90,8 +90,8 @@ RopeScalingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 LogicalResult
 AttentionAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                       int64_t heads, int64_t kvHeads, int64_t headDim, bool rope,
-                      F64 ropeTheta, RopeScalingAttr, int64_t window,
-                      bool, bool) {
+                      F64 ropeTheta, RopeScalingAttr, int64_t ropeDim,
+                      int64_t window, bool, bool) {
   if (heads <= 0 || kvHeads <= 0 || headDim <= 0)
     return emitError() << "attention heads, kv_heads and head_dim must be positive";
   if (heads % kvHeads != 0)
@@ -102,6 +102,10 @@ AttentionAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        << ") must be even to apply RoPE";
   if (rope && !(ropeTheta > 0))
     return emitError() << "attention rope_theta must be positive";
+  if (ropeDim < 0 || ropeDim > headDim || ropeDim % 2 != 0)
+    return emitError() << "attention rope_dim (" << ropeDim
+                       << ") must be even and at most head_dim (" << headDim
+                       << "); 0 rotates the whole head";
   if (window < 0)
     return emitError() << "attention window must be >= 0 (0: full causal)";
   return success();

@@ -57,7 +57,8 @@ def Hybrid_AttentionAttr : Hybrid_Attr<"Attention", "attention"> {
     ```mlir
     #hybrid.attention<heads = 32, kv_heads = 8, head_dim = 64, rope_theta = 500000.0>
     ```
-    `rope = false` removes the positional rotation (Nemotron-H); `window`
+    `rope = false` removes the positional rotation (Nemotron-H); `rope_dim`
+    rotates only the first channels of each head (0: all; Bamba uses half); `window`
     limits attention to the last `window` tokens (0: full causal).
   }];
   let parameters = (ins
@@ -65,6 +66,7 @@ def Hybrid_AttentionAttr : Hybrid_Attr<"Attention", "attention"> {
     BoolParam<"true">:$rope,
     F64Param<"10000.0">:$rope_theta,
     OptionalParameter<"::mlir::hybrid::RopeScalingAttr">:$rope_scaling,
+    I64Param<"0">:$rope_dim,
     I64Param<"0">:$window,
     BoolParam<"false">:$qkv_bias,
     BoolParam<"false">:$out_bias);

@@ -296,6 +296,9 @@ LogicalResult RopeOp::verify() {
     return emitOpError() << "head dim (" << d << ") must be even";
   if (!(getTheta().convertToDouble() > 0))
     return emitOpError("theta must be positive");
+  int64_t rd = getRotaryDim();
+  if (rd < 0 || rd % 2 || (!ShapedType::isDynamic(d) && rd > d))
+    return emitOpError() << "rotary_dim (" << rd << ") must be even and at most the head dim";
   return expectShape(*this, getResult(), rt(getInput()).getShape());
 }
 

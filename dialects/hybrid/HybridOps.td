@@ -265,14 +265,16 @@ def Hybrid_RopeOp : Hybrid_TensorOp<"rope"> {
   let description = [{
     Rotates pairs (i, i + D/2) by position * inv_freq[i], inv_freq[i] =
     theta^(-2i/D), rescaled by `scaling` when present. Positions start at the
-    cache offset of the program (0 for a prefill).
+    cache offset of the program (0 for a prefill). With `rotary_dim` > 0
+    only the first `rotary_dim` channels rotate (pairs (i, i + rotary_dim/2)).
 
     ```mlir
     %q2 = hybrid.rope %q {theta = 10000.0 : f64} : (tensor<?x?x4x16xf32>) -> tensor<?x?x4x16xf32>
     ```
   }];
   let arguments = (ins Hybrid_FloatTensor:$input, F64Attr:$theta,
-                       OptionalAttr<Hybrid_RopeScalingAttr>:$scaling);
+                       OptionalAttr<Hybrid_RopeScalingAttr>:$scaling,
+                       DefaultValuedAttr<I64Attr, "0">:$rotary_dim);
   let results = (outs Hybrid_FloatTensor:$result);
   let hasVerifier = 1;
 }

@@ -113,3 +113,9 @@
                        fuse = #hybrid.fuse<combine = concat>>
 // expected-error @+1 {{ffn hidden width must be positive}}
 #bad = #hybrid.ffn<kind = swiglu, hidden = 0>
+
+// -----
+
+// Partial rotary covers whole channel pairs of one head.
+// expected-error @+1 {{attention rope_dim (24) must be even and at most head_dim (16); 0 rotates the whole head}}
+#bad = #hybrid.attention<heads = 4, kv_heads = 4, head_dim = 16, rope_dim = 24>

@@ -279,3 +279,11 @@ func.func @f(%l: tensor<2x?x256xf32>, %y: tensor<3x?xi32>) {
   %0 = hybrid.cross_entropy %l, %y : (tensor<2x?x256xf32>, tensor<3x?xi32>) -> tensor<f32>
   return
 }
+
+// -----
+
+func.func @f(%x: tensor<?x?x4x16xf32>) {
+  // expected-error @+1 {{'hybrid.rope' op rotary_dim (18) must be even and at most the head dim}}
+  %0 = hybrid.rope %x {theta = 10000.0 : f64, rotary_dim = 18 : i64} : (tensor<?x?x4x16xf32>) -> tensor<?x?x4x16xf32>
+  return
+}
