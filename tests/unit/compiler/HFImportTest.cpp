@@ -102,7 +102,7 @@ TEST_P(FamilyFixture, WeightTableMatchesSafetensors) {
         << family << ": listWeights has " << kv.first << ", the file does not";
 }
 
-INSTANTIATE_TEST_SUITE_P(HF, FamilyFixture,
+INSTANTIATE_TEST_SUITE_P(HFImport, FamilyFixture,
                          ::testing::Values("llama", "mamba2", "bamba",
                                            "nemotron_h", "falcon_h1"));
 
