@@ -83,6 +83,7 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/FileSystem.h"
 
+#include <cctype>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -683,12 +684,21 @@ Expected<ModelSpec> importHFPath(StringRef dirOrConfigJson) {
   if (!buf)
     return createStringError(buf.getError(), "cannot read '" + path +
                                                  "': " + buf.getError().message());
-  // Name the model after the directory holding config.json.
-  StringRef dir = sys::path::parent_path(path);
-  StringRef name = sys::path::filename(dir);
-  if (name.empty() || name == ".")
-    name = sys::path::stem(path);
-  return importHFConfig((*buf)->getBuffer(), name);
+  // Name the model after the directory holding config.json, or after the
+  // file itself when it has another name (llama-3.2-1b.json); keep it a
+  // valid, readable symbol.
+  StringRef name = sys::path::stem(path);
+  if (name == "config") {
+    name = sys::path::filename(sys::path::parent_path(path));
+    if (name.empty() || name == ".")
+      name = "model";
+  }
+  std::string symbol;
+  for (char c : name)
+    symbol.push_back(isalnum(static_cast<unsigned char>(c)) ? c : '_');
+  if (symbol.empty() || isdigit(static_cast<unsigned char>(symbol[0])))
+    symbol.insert(0, "m_");
+  return importHFConfig((*buf)->getBuffer(), symbol);
 }
 
 } // namespace hybridc

@@ -183,14 +183,14 @@ int runReport() {
         }))
       return fail("cannot write " + reportPlot + ": " + toString(std::move(e)));
     // One line per model and context, so the plot's numbers can be read too.
-    outs() << formatv("{0,-24} {1,>9} {2,>16} {3,>14}\n", "model", "context",
+    outs() << formatv("{0,-24} {1,9} {2,16} {3,14}\n", "model", "context",
                       "fwd FLOPs/token", "cache");
     for (auto &[name, spec] : specs)
       for (int64_t c : contexts) {
         hybridc::ReportOptions o = opts;
         o.context = c;
         auto r = hybridc::computeCost(spec, o);
-        outs() << formatv("{0,-24} {1,>9} {2,>16} {3,>14}\n", name, c,
+        outs() << formatv("{0,-24} {1,9} {2,16} {3,14}\n", name, c,
                           hybridc::formatCount(r.flopsForwardPerToken),
                           hybridc::formatBytes(r.totalCacheBytes));
       }
