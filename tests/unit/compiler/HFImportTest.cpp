@@ -129,7 +129,8 @@ TEST(HFImport, Llama32_1B) {
   EXPECT_EQ(spec->dModel, 2048);
   EXPECT_EQ(spec->normEps, 1e-5);
   EXPECT_EQ(spec->maxPosition, 131072);
-  EXPECT_EQ(spec->name, "configs"); // the directory holding the file
+  // A file not named config.json names the model; "-" and "." become "_".
+  EXPECT_EQ(spec->name, "llama_3_2_1b");
 }
 
 TEST(HFImport, LlamaFixtureRope) {
