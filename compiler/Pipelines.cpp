@@ -9,6 +9,7 @@ namespace hybridc {
 
 void buildArchitecturePipeline(mlir::OpPassManager &pm, const PipelineOptions &) {
   pm.addPass(mlir::hybrid::createHybridExpand());
+  pm.addPass(mlir::hybrid::createHybridSelectLayout());
 }
 
 void buildTensorPipeline(mlir::OpPassManager &pm, const PipelineOptions &opts) {

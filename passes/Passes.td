@@ -31,4 +31,21 @@ def HybridDecompose : Pass<"hybrid-decompose", "::mlir::ModuleOp"> {
                            "::mlir::func::FuncDialect"];
 }
 
+def HybridSelectLayout : Pass<"hybrid-select-layout", "::mlir::ModuleOp"> {
+  let summary = "Resolve hybrid.auto into concrete blocks by recipe and cost model";
+  let description = [{
+    Replaces each `hybrid.auto` with unlabelled copies of its templates: an
+    inter-layer stack (attention "A" among Mamba "M") or an intra-layer one
+    (parallel "P" among "M"). Counts come from `attention_fraction` or the
+    objective's recipe (quality 1:1, throughput / memory 1:5; intra 1:5);
+    attention never goes first and is spread evenly. With `layout = any` the
+    objective picks the family (quality: intra-layer when a "P" template
+    exists; throughput: fewest forward FLOPs/token at `context_length`;
+    memory: smallest cache for `batch` x `context_length`). A `cache_budget`
+    drops attention blocks until the cache fits, or fails. The choice is
+    explained as a remark on the auto op.
+  }];
+  let dependentDialects = ["::mlir::hybrid::HybridDialect"];
+}
+
 #endif // HYBRID_PASSES
