@@ -419,4 +419,10 @@ def Hybrid_CrossEntropyOp : Hybrid_TensorOp<"cross_entropy"> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Fused ops (produced by the --hybrid-fuse-* passes)
+//===----------------------------------------------------------------------===//
+
+include "dialects/hybrid/HybridFusedOps.td"
+
 #endif // HYBRID_OPS
