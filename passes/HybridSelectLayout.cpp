@@ -28,7 +28,6 @@
 
 #include <cmath>
 #include <numeric>
-#include <optional>
 
 namespace mlir::hybrid {
 #define GEN_PASS_DEF_HYBRIDSELECTLAYOUT
