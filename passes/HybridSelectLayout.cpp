@@ -26,6 +26,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -137,7 +138,8 @@ struct HybridSelectLayoutPass
 
     // The rest of the model contributes the same cost to every candidate, but
     // it counts against the cache budget, so candidates are costed as whole
-    // models: blocks before the auto, the candidate, blocks after.
+    // models: blocks before the auto, the candidate, blocks after. (muP
+    // multipliers do not change any count, so they are not copied.)
     ModelSpec base;
     base.name = model.getSymName().str();
     base.vocab = model.getVocab();
