@@ -1,0 +1,236 @@
+//===- CpuKernels.cpp - embedding, projections, loss, element-wise --------===//
+//
+// Reference kernels that need no sequence structure. Norms live in
+// CpuNorms.cpp, conv1d and the SSD scan in CpuScan.cpp, RoPE and attention in
+// CpuAttention.cpp. Sums accumulate in double (see CpuKernels.h).
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/cpu/CpuKernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+namespace hybrid::cpu {
+
+Status embedding(const float *table, const int32_t *ids, int64_t T, int64_t V, int64_t D,
+                 float *out) {
+  for (int64_t t = 0; t < T; ++t) {
+    int64_t id = ids[t];
+    if (id < 0 || id >= V)
+      return HYBRID_ERROR("embedding: token id ", id, " at position ", t,
+                          " is outside the vocabulary [0, ", V, ")");
+    std::copy(table + id * D, table + (id + 1) * D, out + t * D);
+  }
+  return Status();
+}
+
+void linear(const float *x, const float *w, const float *bias, int64_t T, int64_t K, int64_t N,
+            float *out) {
+  // Both x rows and w rows are contiguous in k, so out[t, n] is a dot product
+  // of two contiguous vectors. Four rows of x share each pass over a w row,
+  // which quarters the traffic on w (the larger operand for small T).
+  constexpr int64_t R = 4;
+  int64_t t = 0;
+  for (; t + R <= T; t += R) {
+    const float *x0 = x + t * K, *x1 = x0 + K, *x2 = x1 + K, *x3 = x2 + K;
+    for (int64_t n = 0; n < N; ++n) {
+      const float *wr = w + n * K;
+      double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        double wk = wr[k];
+        s0 += x0[k] * wk;
+        s1 += x1[k] * wk;
+        s2 += x2[k] * wk;
+        s3 += x3[k] * wk;
+      }
+      double b = bias ? bias[n] : 0.0;
+      out[(t + 0) * N + n] = static_cast<float>(s0 + b);
+      out[(t + 1) * N + n] = static_cast<float>(s1 + b);
+      out[(t + 2) * N + n] = static_cast<float>(s2 + b);
+      out[(t + 3) * N + n] = static_cast<float>(s3 + b);
+    }
+  }
+  for (; t < T; ++t) {
+    const float *xr = x + t * K;
+    for (int64_t n = 0; n < N; ++n) {
+      const float *wr = w + n * K;
+      double s = 0;
+      for (int64_t k = 0; k < K; ++k)
+        s += static_cast<double>(xr[k]) * wr[k];
+      out[t * N + n] = static_cast<float>(s + (bias ? bias[n] : 0.0));
+    }
+  }
+}
+
+void lmHead(const float *x, const float *w, int64_t T, int64_t D, int64_t V, float *out) {
+  linear(x, w, nullptr, T, D, V, out);
+}
+
+StatusOr<double> crossEntropy(const float *logits, const int32_t *labels, int64_t T, int64_t V) {
+  double total = 0.0;
+  int64_t counted = 0;
+  for (int64_t t = 0; t < T; ++t) {
+    int64_t label = labels[t];
+    if (label < 0)
+      continue;
+    if (label >= V)
+      return HYBRID_ERROR("cross_entropy: label ", label, " at position ", t,
+                          " is outside the vocabulary [0, ", V, ")");
+    const float *row = logits + t * V;
+    double mx = *std::max_element(row, row + V);
+    double sum = 0.0;
+    for (int64_t v = 0; v < V; ++v)
+      sum += std::exp(row[v] - mx);
+    // -log softmax = logsumexp - logit, with the max factored out.
+    total += mx + std::log(sum) - row[label];
+    ++counted;
+  }
+  return counted ? total / static_cast<double>(counted) : 0.0;
+}
+
+//===----------------------------------------------------------------------===//
+// Element-wise
+//===----------------------------------------------------------------------===//
+
+static inline double siluD(double x) { return x / (1.0 + std::exp(-x)); }
+
+void silu(const float *x, int64_t n, float *out) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = static_cast<float>(siluD(x[i]));
+}
+
+void softplus(const float *x, int64_t n, float *out) {
+  for (int64_t i = 0; i < n; ++i) {
+    double v = x[i];
+    // Above 20, log1p(exp(x)) == x in fp32; PyTorch switches at the same point.
+    out[i] = static_cast<float>(v > 20.0 ? v : std::log1p(std::exp(v)));
+  }
+}
+
+void relu2(const float *x, int64_t n, float *out) {
+  for (int64_t i = 0; i < n; ++i) {
+    double v = x[i] > 0.0f ? x[i] : 0.0;
+    out[i] = static_cast<float>(v * v);
+  }
+}
+
+void clamp(const float *x, int64_t n, double lo, double hi, float *out) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = static_cast<float>(std::min(std::max(static_cast<double>(x[i]), lo), hi));
+}
+
+void scale(const float *x, int64_t n, double factor, float *out) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = static_cast<float>(x[i] * factor);
+}
+
+void swiglu(const float *g, const float *u, int64_t n, float *out) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = static_cast<float>(siluD(g[i]) * u[i]);
+}
+
+static std::string shapeStr(const int64_t *shape, int rank) {
+  std::string s = "[";
+  for (int i = 0; i < rank; ++i)
+    s += (i ? "x" : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+template <typename Fn>
+static Status broadcastBinary(const char *name, const float *lhs, const int64_t *lhsShape,
+                              int lhsRank, const float *rhs, const int64_t *rhsShape,
+                              int rhsRank, float *out, Fn fn) {
+  bool ok = rhsRank >= 0 && rhsRank <= lhsRank;
+  for (int i = 0; ok && i < rhsRank; ++i) {
+    int64_t r = rhsShape[i], l = lhsShape[lhsRank - rhsRank + i];
+    ok = r == l || r == 1;
+  }
+  if (!ok)
+    return HYBRID_ERROR(name, ": rhs ", shapeStr(rhsShape, rhsRank),
+                        " does not broadcast against the trailing dims of lhs ",
+                        shapeStr(lhsShape, lhsRank));
+  int64_t total = 1;
+  for (int i = 0; i < lhsRank; ++i)
+    total *= lhsShape[i];
+  // The rhs offset of an lhs element: walk its trailing coordinates, skipping
+  // the broadcast (size 1) ones.
+  for (int64_t idx = 0; idx < total; ++idx) {
+    int64_t rem = idx, roff = 0, rstride = 1;
+    for (int i = rhsRank - 1; i >= 0; --i) {
+      int64_t l = lhsShape[lhsRank - rhsRank + i];
+      int64_t c = rem % l;
+      rem /= l;
+      if (rhsShape[i] != 1)
+        roff += c * rstride;
+      rstride *= rhsShape[i];
+    }
+    out[idx] = fn(lhs[idx], rhs[roff]);
+  }
+  return Status();
+}
+
+Status add(const float *lhs, const int64_t *lhsShape, int lhsRank, const float *rhs,
+           const int64_t *rhsShape, int rhsRank, float *out) {
+  return broadcastBinary("add", lhs, lhsShape, lhsRank, rhs, rhsShape, rhsRank, out,
+                         [](float a, float b) { return a + b; });
+}
+
+Status mul(const float *lhs, const int64_t *lhsShape, int lhsRank, const float *rhs,
+           const int64_t *rhsShape, int rhsRank, float *out) {
+  return broadcastBinary("mul", lhs, lhsShape, lhsRank, rhs, rhsShape, rhsRank, out,
+                         [](float a, float b) { return a * b; });
+}
+
+Status combine(const float *a, const float *b, int64_t T, int64_t Da, int64_t Db,
+               CombineMode mode, float *out) {
+  if (mode == CombineMode::Concat) {
+    for (int64_t t = 0; t < T; ++t) {
+      std::copy(a + t * Da, a + (t + 1) * Da, out + t * (Da + Db));
+      std::copy(b + t * Db, b + (t + 1) * Db, out + t * (Da + Db) + Da);
+    }
+    return Status();
+  }
+  if (Da != Db)
+    return HYBRID_ERROR("combine: the branches have widths ", Da, " and ", Db,
+                        "; add/mean/diff need equal widths");
+  int64_t n = T * Da;
+  for (int64_t i = 0; i < n; ++i) {
+    switch (mode) {
+    case CombineMode::Add:
+      out[i] = a[i] + b[i];
+      break;
+    case CombineMode::Mean:
+      out[i] = static_cast<float>((static_cast<double>(a[i]) + b[i]) * 0.5);
+      break;
+    case CombineMode::Diff:
+      out[i] = a[i] - b[i];
+      break;
+    case CombineMode::Concat:
+      break;
+    }
+  }
+  return Status();
+}
+
+Status split(const float *x, int64_t T, int64_t D, const int64_t *sizes, int count,
+             float *const *outs) {
+  int64_t sum = 0;
+  for (int i = 0; i < count; ++i) {
+    if (sizes[i] <= 0)
+      return HYBRID_ERROR("split: piece ", i, " has size ", sizes[i], "; sizes must be positive");
+    sum += sizes[i];
+  }
+  if (sum != D)
+    return HYBRID_ERROR("split: sizes sum to ", sum, " but the last dim is ", D);
+  for (int64_t t = 0; t < T; ++t) {
+    const float *row = x + t * D;
+    for (int i = 0; i < count; ++i) {
+      std::copy(row, row + sizes[i], outs[i] + t * sizes[i]);
+      row += sizes[i];
+    }
+  }
+  return Status();
+}
+
+} // namespace hybrid::cpu
