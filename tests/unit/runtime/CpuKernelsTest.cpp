@@ -97,7 +97,7 @@ ScanInputs makeScan(const ScanCase &c, std::mt19937 &rng) {
   return in;
 }
 
-TEST(SsdScan, NaiveMatchesHandComputedRecurrence) {
+TEST(CpuSsdScan, NaiveMatchesHandComputedRecurrence) {
   // B=1, L=2, H=1, P=1, G=1, N=1: h1 = dt1 x1 b1, y1 = c1 h1 + D x1,
   // h2 = exp(dt2 A) h1 + dt2 x2 b2, y2 = c2 h2 + D x2 with A = -exp(0) = -1.
   Vec x{2.0f, -1.0f}, dt{0.5f, 0.25f}, aLog{0.0f}, bm{3.0f, 4.0f}, cm{1.5f, -2.0f}, d{0.5f};
@@ -135,7 +135,7 @@ void expectChunkedEqualsNaive(const ScanCase &c, uint32_t seed, bool withState, 
   }
 }
 
-TEST(SsdScan, ChunkedEqualsRecurrenceOnChosenShapes) {
+TEST(CpuSsdScan, ChunkedEqualsRecurrenceOnChosenShapes) {
   std::vector<ScanCase> cases = {
       {1, 37, 4, 3, 2, 5, 7},  // chunk does not divide L
       {2, 37, 4, 3, 2, 5, 16}, // last chunk shorter
@@ -151,7 +151,7 @@ TEST(SsdScan, ChunkedEqualsRecurrenceOnChosenShapes) {
         expectChunkedEqualsNaive(c, seed++, st, withD);
 }
 
-TEST(SsdScan, ChunkedEqualsRecurrenceOnRandomShapes) {
+TEST(CpuSsdScan, ChunkedEqualsRecurrenceOnRandomShapes) {
   std::mt19937 rng(1234);
   auto pick = [&](int64_t lo, int64_t hi) {
     return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
@@ -170,7 +170,7 @@ TEST(SsdScan, ChunkedEqualsRecurrenceOnRandomShapes) {
   }
 }
 
-TEST(SsdScan, PrefillThenDecodeEqualsOnePass) {
+TEST(CpuSsdScan, PrefillThenDecodeEqualsOnePass) {
   const ScanCase c{2, 37, 4, 3, 2, 5, 7};
   std::mt19937 rng(7);
   ScanInputs in = makeScan(c, rng);
@@ -199,7 +199,7 @@ TEST(SsdScan, PrefillThenDecodeEqualsOnePass) {
   EXPECT_LE(maxRelErr(s, sFull), 1e-5);
 }
 
-TEST(SsdScan, RejectsGroupsNotDividingHeads) {
+TEST(CpuSsdScan, RejectsGroupsNotDividingHeads) {
   Vec dummy(64);
   Status st = ssdScan(dummy.data(), dummy.data(), dummy.data(), dummy.data(), dummy.data(),
                       nullptr, 1, 1, 3, 1, 2, 1, 4, nullptr, dummy.data());
@@ -215,7 +215,7 @@ TEST(SsdScan, RejectsGroupsNotDividingHeads) {
 // conv1d
 //===----------------------------------------------------------------------===//
 
-TEST(Conv1dCausal, MatchesZeroPaddedFormula) {
+TEST(CpuConv1dCausal, MatchesZeroPaddedFormula) {
   const int64_t B = 2, L = 9, C = 3, K = 4;
   std::mt19937 rng(3);
   Vec x = randn(B * L * C, rng), w = randn(C * K, rng), bias = randn(C, rng);
@@ -238,7 +238,7 @@ TEST(Conv1dCausal, MatchesZeroPaddedFormula) {
     EXPECT_NEAR(out2[i], out[i] - bias[i % C], 1e-5);
 }
 
-TEST(Conv1dCausal, PiecewiseWithStateEqualsOnePass) {
+TEST(CpuConv1dCausal, PiecewiseWithStateEqualsOnePass) {
   const int64_t B = 2, L = 13, C = 5, K = 4;
   std::mt19937 rng(5);
   Vec x = randn(B * L * C, rng), w = randn(C * K, rng), bias = randn(C, rng);
@@ -313,7 +313,7 @@ Vec naiveAttention(const float *q, const float *k, const float *v, int64_t S, in
   return out;
 }
 
-TEST(Attention, MatchesNaiveMaskedSoftmaxWithGqaAndWindow) {
+TEST(CpuAttention, MatchesNaiveMaskedSoftmaxWithGqaAndWindow) {
   const int64_t B = 2, L = 12, Hq = 6, Hkv = 2, Dh = 8;
   std::mt19937 rng(11);
   Vec q = randn(B * L * Hq * Dh, rng), k = randn(B * L * Hkv * Dh, rng),
@@ -336,7 +336,7 @@ TEST(Attention, MatchesNaiveMaskedSoftmaxWithGqaAndWindow) {
     }
 }
 
-TEST(Attention, CachedRowsAtDifferentOffsetsMatchNaive) {
+TEST(CpuAttention, CachedRowsAtDifferentOffsetsMatchNaive) {
   // Each batch row already holds pos0[b] tokens in the cache; the L new ones
   // must attend to them exactly as a full-sequence pass would.
   const int64_t B = 2, L = 5, Hq = 4, Hkv = 1, Dh = 4, maxCtx = 16, window = 6;
@@ -374,7 +374,7 @@ TEST(Attention, CachedRowsAtDifferentOffsetsMatchNaive) {
   }
 }
 
-TEST(Attention, PrefillThenDecodeEqualsOnePass) {
+TEST(CpuAttention, PrefillThenDecodeEqualsOnePass) {
   const int64_t B = 2, L = 11, Hq = 4, Hkv = 2, Dh = 8, maxCtx = 16;
   std::mt19937 rng(17);
   Vec q = randn(B * L * Hq * Dh, rng), k = randn(B * L * Hkv * Dh, rng),
@@ -402,7 +402,7 @@ TEST(Attention, PrefillThenDecodeEqualsOnePass) {
   }
 }
 
-TEST(Attention, Errors) {
+TEST(CpuAttention, Errors) {
   Vec buf(256);
   int64_t pos0[1] = {14};
   Status st = attention(buf.data(), buf.data(), buf.data(), 1, 3, 2, 1, 4, 0, 0.0, buf.data(),
@@ -418,7 +418,7 @@ TEST(Attention, Errors) {
   EXPECT_FALSE(st.ok());
 }
 
-TEST(Rope, Llama3InverseFrequenciesByBand) {
+TEST(CpuRope, Llama3InverseFrequenciesByBand) {
   // Llama-3.2 settings. Hand computed (Python, double) with wavelen = 2 pi /
   // inv_freq against 8192 / 1 (low) and 8192 / 4 (high):
   //  i = 0:  wavelen 6.28    -> high band, unchanged          1.0
@@ -443,7 +443,7 @@ TEST(Rope, Llama3InverseFrequenciesByBand) {
   EXPECT_NEAR(ropeInvFreq(500000.0, 64, lin)[16], 0.001414213562373095 / 4, 1e-9);
 }
 
-TEST(Rope, MatchesComplexRotation) {
+TEST(CpuRope, MatchesComplexRotation) {
   const int64_t B = 2, L = 5, H = 3, Dh = 10;
   const int64_t pos0[B] = {0, 1000};
   std::mt19937 rng(19);
@@ -491,7 +491,7 @@ TEST(Rope, MatchesComplexRotation) {
 // Norms
 //===----------------------------------------------------------------------===//
 
-TEST(Norms, RmsNormHandValues) {
+TEST(CpuNorms, RmsNormHandValues) {
   // [3, -4]: mean square 12.5; eps 1e-6.
   Vec x{3, -4}, w{1, 1}, out(2);
   rmsnorm(x.data(), w.data(), 1, 2, 1e-6, out.data());
@@ -503,7 +503,7 @@ TEST(Norms, RmsNormHandValues) {
   EXPECT_NEAR(out[1], 0.5 * -1.1313708046436448, 1e-6);
 }
 
-TEST(Norms, GroupNormHandValues) {
+TEST(CpuNorms, GroupNormHandValues) {
   // Two rows to check the row stride; the second is the first shifted by 7,
   // which group norm removes.
   Vec x{1, 2, 3, 6, 10, 20, 30, 40, 8, 9, 10, 13, 17, 27, 37, 47};
@@ -517,7 +517,7 @@ TEST(Norms, GroupNormHandValues) {
   EXPECT_FALSE(groupNorm(x.data(), w.data(), 2, 8, 3, 1e-5, out.data()).ok());
 }
 
-TEST(Norms, GatedRmsNormHandValues) {
+TEST(CpuNorms, GatedRmsNormHandValues) {
   // y = [1, 2, 3, 4], z = [0, 1, -1, 2], w = [1, 0.5, 2, 1], groups 2, eps 1e-5.
   Vec y{1, 2, 3, 4}, z{0, 1, -1, 2}, w{1, 0.5f, 2, 1}, out(4);
   ASSERT_TRUE(gatedRmsNorm(y.data(), z.data(), w.data(), 1, 4, 2, 1e-5, false, out.data()).ok());
@@ -531,7 +531,7 @@ TEST(Norms, GatedRmsNormHandValues) {
   EXPECT_FALSE(gatedRmsNorm(y.data(), z.data(), w.data(), 1, 4, 3, 1e-5, false, out.data()).ok());
 }
 
-TEST(Norms, GatedRmsNormOneGroupIsRmsNormOfGatedInput) {
+TEST(CpuNorms, GatedRmsNormOneGroupIsRmsNormOfGatedInput) {
   const int64_t T = 3, D = 16;
   std::mt19937 rng(23);
   Vec y = randn(T * D, rng), z = randn(T * D, rng), w = randn(D, rng), out(T * D), g(T * D),
@@ -547,7 +547,7 @@ TEST(Norms, GatedRmsNormOneGroupIsRmsNormOfGatedInput) {
 // Embedding, linear, loss
 //===----------------------------------------------------------------------===//
 
-TEST(Linear, MatchesTripleLoop) {
+TEST(CpuLinear, MatchesTripleLoop) {
   std::mt19937 rng(29);
   for (int64_t T : {1, 4, 7}) {
     const int64_t K = 33, N = 5;
@@ -567,7 +567,7 @@ TEST(Linear, MatchesTripleLoop) {
   }
 }
 
-TEST(Embedding, GathersRowsAndRejectsOutOfRangeIds) {
+TEST(CpuEmbedding, GathersRowsAndRejectsOutOfRangeIds) {
   const int64_t V = 4, D = 3;
   Vec table(V * D);
   for (int64_t i = 0; i < V * D; ++i)
@@ -584,7 +584,7 @@ TEST(Embedding, GathersRowsAndRejectsOutOfRangeIds) {
   EXPECT_FALSE(embedding(table.data(), ids.data(), 1, V, D, out.data()).ok());
 }
 
-TEST(CrossEntropy, HandValueIgnoredLabelsAndStability) {
+TEST(CpuCrossEntropy, HandValueIgnoredLabelsAndStability) {
   // Row 0: uniform over 3 -> log 3; row 1 ignored; row 2: logits 1,2,3,
   // label 2 -> log(e + e^2 + e^3) - 3. Mean over 2 rows = 0.7531091265562448.
   Vec logits{0, 0, 0, 5, -5, 1, 1, 2, 3};
@@ -608,7 +608,7 @@ TEST(CrossEntropy, HandValueIgnoredLabelsAndStability) {
   EXPECT_NE(loss.status().message().find("label 3 at position 1"), std::string::npos);
 }
 
-TEST(LmHead, IsLinearWithoutBias) {
+TEST(CpuLmHead, IsLinearWithoutBias) {
   std::mt19937 rng(31);
   Vec x = randn(5 * 8, rng), w = randn(11 * 8, rng), a(5 * 11), b(5 * 11);
   lmHead(x.data(), w.data(), 5, 8, 11, a.data());
@@ -620,7 +620,7 @@ TEST(LmHead, IsLinearWithoutBias) {
 // Element-wise
 //===----------------------------------------------------------------------===//
 
-TEST(Elementwise, SoftplusLargeAndSmallInputs) {
+TEST(CpuElementwise, SoftplusLargeAndSmallInputs) {
   Vec x{30.0f, 20.5f, 19.0f, 0.0f, -30.0f, -100.0f}, out(x.size());
   softplus(x.data(), int64_t(x.size()), out.data());
   EXPECT_EQ(out[0], 30.0f);
@@ -633,7 +633,7 @@ TEST(Elementwise, SoftplusLargeAndSmallInputs) {
   EXPECT_TRUE(std::isfinite(out[5]));
 }
 
-TEST(Elementwise, SiluRelu2ClampScaleSwiglu) {
+TEST(CpuElementwise, SiluRelu2ClampScaleSwiglu) {
   Vec x{-2.0f, 0.0f, 1.5f, 100.0f, -100.0f}, out(5), u{2, 2, 2, 2, 2};
   silu(x.data(), 5, out.data());
   for (int i = 0; i < 5; ++i)
@@ -649,7 +649,7 @@ TEST(Elementwise, SiluRelu2ClampScaleSwiglu) {
   EXPECT_EQ(out, (Vec{-1, 0, 0.75f, 50, -50}));
 }
 
-TEST(Elementwise, AddMulTrailingBroadcast) {
+TEST(CpuElementwise, AddMulTrailingBroadcast) {
   // lhs [2, 3, 2]
   Vec lhs(12);
   for (int i = 0; i < 12; ++i)
@@ -680,7 +680,7 @@ TEST(Elementwise, AddMulTrailingBroadcast) {
   EXPECT_NE(st.message().find("[2x3x2]"), std::string::npos) << st.message();
 }
 
-TEST(Elementwise, CombineModesAndSplit) {
+TEST(CpuElementwise, CombineModesAndSplit) {
   Vec a{1, 2, 3, 4}, b{10, 20, 30, 40}, out(8);
   ASSERT_TRUE(combine(a.data(), b.data(), 2, 2, 2, CombineMode::Add, out.data()).ok());
   EXPECT_EQ(Vec(out.begin(), out.begin() + 4), (Vec{11, 22, 33, 44}));
