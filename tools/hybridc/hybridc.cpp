@@ -1,6 +1,8 @@
 //===- hybridc.cpp - The hybridc compiler driver --------------------------===//
 //
 //   hybridc import-hf DIR_OR_CONFIG -o model.mlir
+//   hybridc compile model.mlir -o model.hyb [--target cpu|cuda] [--max-context N]
+//                   [--compile-to=architecture|tensor] [--model NAME]
 //   hybridc report model.mlir [--context N] [--batch B] [--json]
 //                  [--cache-dtype bf16|f16|f32] [--ssm-dtype bf16|f32]
 //                  [--sweep 1024,2048,... --plot out.svg]
@@ -8,6 +10,7 @@
 // Output files are written atomically (temporary file + rename).
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/ArtifactWriter.h"
 #include "compiler/CostModel.h"
 #include "compiler/HFImport.h"
 #include "compiler/ModelSpecIR.h"
@@ -60,6 +63,20 @@ cl::opt<std::string> reportSweep("sweep", cl::sub(reportCmd), cl::init(""),
                                           "bytes against context length"));
 cl::opt<std::string> reportPlot("plot", cl::sub(reportCmd), cl::init("sweep.svg"),
                                 cl::desc("SVG written by --sweep (default sweep.svg)"));
+
+cl::SubCommand compileCmd("compile", "Compile a model into a .hyb artifact");
+cl::opt<std::string> compileInput(cl::Positional, cl::sub(compileCmd), cl::Required,
+                                  cl::desc("<model.mlir>"));
+cl::opt<std::string> compileOutput("o", cl::sub(compileCmd), cl::Required,
+                                   cl::desc("Output .hyb file (or .mlir with --compile-to)"));
+cl::opt<std::string> compileTarget("target", cl::sub(compileCmd), cl::init("cpu"),
+                                   cl::desc("cpu | cuda (default cpu)"));
+cl::opt<int64_t> compileMaxContext("max-context", cl::sub(compileCmd), cl::init(4096),
+                                   cl::desc("KV cache length per sequence (default 4096)"));
+cl::opt<std::string> compileModel("model", cl::sub(compileCmd), cl::init(""),
+                                  cl::desc("Which hybrid.model of the file (default: the only one)"));
+cl::opt<std::string> compileTo("compile-to", cl::sub(compileCmd), cl::init(""),
+                               cl::desc("Stop after a phase and write its IR: architecture | tensor"));
 
 int fail(const Twine &msg) {
   errs() << "hybridc: error: " << msg << "\n";
@@ -125,6 +142,90 @@ int runImport() {
   });
   if (e)
     return fail("cannot write " + importOutput + ": " + toString(std::move(e)));
+  return 0;
+}
+
+int runCompile() {
+  DialectRegistry registry;
+  registerAll(registry);
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  OwningOpRef<ModuleOp> module = loadArchitecture(ctx, compileInput);
+  if (!module)
+    return 1;
+  SmallVector<hybrid::ModelOp> models(module->getOps<hybrid::ModelOp>());
+  hybrid::ModelOp model;
+  for (hybrid::ModelOp m : models)
+    if (compileModel.empty() ? models.size() == 1 : m.getSymName() == compileModel)
+      model = m;
+  if (!model) {
+    std::string names;
+    for (hybrid::ModelOp m : models)
+      names += (names.empty() ? "" : ", ") + m.getSymName().str();
+    return fail(compileInput + ": " +
+                (compileModel.empty() ? "holds " + std::to_string(models.size()) +
+                                            " models; pick one with --model (" + names + ")"
+                                      : "has no model '" + compileModel + "' (" + names + ")"));
+  }
+  auto writeIR = [&](Operation *op) -> int {
+    if (Error e = writeToOutput(compileOutput, [&](raw_ostream &os) -> Error {
+          op->print(os);
+          os << "\n";
+          return Error::success();
+        }))
+      return fail("cannot write " + compileOutput + ": " + toString(std::move(e)));
+    return 0;
+  };
+  if (compileTo == "architecture")
+    return writeIR(*module);
+  if (!compileTo.empty() && compileTo != "tensor")
+    return fail("--compile-to must be architecture or tensor, got '" + compileTo + "'");
+  FailureOr<hybridc::ModelSpec> spec = hybridc::specFromModel(model);
+  if (failed(spec))
+    return 1;
+  hybridc::ArtifactOptions opts;
+  opts.target = compileTarget;
+  opts.maxContext = compileMaxContext;
+  llvm::raw_string_ostream src(opts.sourceMlir);
+  model->print(src);
+  if (compileTarget == "cuda")
+    return fail("--target cuda: the CUDA code generator is not part of this build yet; "
+                "use --target cpu");
+  if (compileTarget != "cpu")
+    return fail("--target must be cpu or cuda, got '" + compileTarget + "'");
+
+  // Lower only the chosen model.
+  for (hybrid::ModelOp m : models)
+    if (m != model)
+      m.erase();
+  PassManager pm(&ctx);
+  hybridc::PipelineOptions popts;
+  popts.stopAfter = hybridc::Phase::Tensor;
+  hybridc::buildTensorPipeline(pm, popts);
+  if (failed(pm.run(*module)))
+    return 1;
+  if (compileTo == "tensor")
+    return writeIR(*module);
+  func::FuncOp fn;
+  for (auto f : module->getOps<func::FuncOp>())
+    if (f->hasAttr("hybrid.model"))
+      fn = f;
+  if (!fn)
+    return fail("lowering produced no forward function");
+  hybridc::PlanSummary summary;
+  Expected<std::string> bytes = hybridc::buildArtifact(fn, *spec, opts, &summary);
+  if (!bytes)
+    return fail(toString(bytes.takeError()));
+  if (Error e = writeToOutput(compileOutput, [&](raw_ostream &os) -> Error {
+        os << *bytes;
+        return Error::success();
+      }))
+    return fail("cannot write " + compileOutput + ": " + toString(std::move(e)));
+  outs() << formatv("compiled {0} -> {1} ({2} bytes, target {3}): {4} instructions, {5} cache "
+                    "slots, arena {6} bytes/token ({7} without reuse), max context {8}\n",
+                    spec->name, compileOutput, bytes->size(), compileTarget,
+                    summary.instructions, summary.caches, summary.arenaBytesPerToken,
+                    summary.sumBytesPerToken, compileMaxContext.getValue());
   return 0;
 }
 
@@ -226,11 +327,14 @@ int main(int argc, char **argv) {
       argc, argv,
       "hybridc: compiler for hybrid attention / Mamba-2 language models\n\n"
       "  hybridc import-hf DIR_OR_CONFIG -o model.mlir\n"
+      "  hybridc compile model.mlir -o model.hyb [--target cpu|cuda] [--max-context N]\n"
       "  hybridc report model.mlir [--context N] [--batch B] [--json] [--sweep 1024,2048,...]\n");
   if (importCmd)
     return runImport();
   if (reportCmd)
     return runReport();
+  if (compileCmd)
+    return runCompile();
   cl::PrintHelpMessage();
   return 1;
 }
