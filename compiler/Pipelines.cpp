@@ -17,12 +17,43 @@ void buildTensorPipeline(mlir::OpPassManager &pm, const PipelineOptions &opts) {
   pm.addPass(mlir::hybrid::createHybridDecompose());
 }
 
+const std::vector<std::string> &fusionNames() {
+  // rope-attention and mamba first: they consume the ops the later fusions
+  // would otherwise split up (parallel groups the projections around them);
+  // add-rmsnorm takes the residual adds before epilogues would fold them
+  // into GEMMs; epilogues fold what scales and adds remain.
+  static const std::vector<std::string> names{"rope-attention", "mamba", "parallel",
+                                              "add-rmsnorm", "epilogues"};
+  return names;
+}
+
+static std::unique_ptr<mlir::Pass> createFusion(const std::string &name) {
+  if (name == "rope-attention")
+    return mlir::hybrid::createHybridFuseRopeAttention();
+  if (name == "mamba")
+    return mlir::hybrid::createHybridFuseMamba();
+  if (name == "parallel")
+    return mlir::hybrid::createHybridFuseParallel();
+  if (name == "add-rmsnorm")
+    return mlir::hybrid::createHybridFuseAddRMSNorm();
+  return mlir::hybrid::createHybridFuseEpilogues();
+}
+
+void buildFusedPipeline(mlir::OpPassManager &pm, const PipelineOptions &opts) {
+  buildTensorPipeline(pm, opts);
+  for (const std::string &name : fusionNames())
+    if (!opts.disabledFusions.count(name))
+      pm.addPass(createFusion(name));
+}
+
 void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &opts) {
   switch (opts.stopAfter) {
   case Phase::Architecture:
     return buildArchitecturePipeline(pm, opts);
   case Phase::Tensor:
     return buildTensorPipeline(pm, opts);
+  case Phase::Fused:
+    return buildFusedPipeline(pm, opts);
   }
 }
 
@@ -35,6 +66,10 @@ void registerPipelines() {
       "hybrid-tensor-pipeline",
       "Architecture pipeline, then decompose to tensor-level ops",
       [](mlir::OpPassManager &pm) { buildTensorPipeline(pm, {}); });
+  mlir::PassPipelineRegistration<>(
+      "hybrid-fused-pipeline",
+      "Tensor pipeline, then every --hybrid-fuse-* pass in order",
+      [](mlir::OpPassManager &pm) { buildFusedPipeline(pm, {}); });
 }
 
 } // namespace hybridc

@@ -1,8 +1,8 @@
 //===- Pipelines.h - The one place that orders passes -----------*- C++ -*-===//
 //
 // Named phases of compilation, built from an options struct (no global
-// flags): architecture (expand patterns, resolve `auto` layouts) and tensor
-// (decompose to tensor-level ops). `hybridc` and tests use these; hybrid-opt
+// flags): architecture (expand patterns, resolve `auto` layouts), tensor
+// (decompose to tensor-level ops) and fused (the --hybrid-fuse-* passes). `hybridc` and tests use these; hybrid-opt
 // registers them as named pipelines.
 //
 //===----------------------------------------------------------------------===//
@@ -11,23 +11,39 @@
 
 #include "mlir/Pass/PassManager.h"
 
+#include <set>
+#include <string>
+#include <vector>
+
 namespace hybridc {
 
-enum class Phase { Architecture, Tensor };
+enum class Phase { Architecture, Tensor, Fused };
 
 struct PipelineOptions {
   Phase stopAfter = Phase::Tensor;
+  /// Fusions to skip, by name (see fusionNames()); e.g. {"parallel"} to
+  /// measure what the shared-input GEMMs buy.
+  std::set<std::string> disabledFusions;
 };
+
+/// The fusions of the fused phase, in the order they run: "rope-attention",
+/// "mamba", "parallel", "add-rmsnorm", "epilogues" (flag --hybrid-fuse-NAME).
+const std::vector<std::string> &fusionNames();
 
 /// Expand patterns and resolve hybrid.auto into concrete blocks.
 void buildArchitecturePipeline(mlir::OpPassManager &pm, const PipelineOptions &opts);
 /// Architecture pipeline, then lower to tensor-level functions.
 void buildTensorPipeline(mlir::OpPassManager &pm, const PipelineOptions &opts);
+/// Tensor pipeline, then each fusion not in opts.disabledFusions, in the
+/// order of fusionNames(). Unknown names in disabledFusions are ignored here;
+/// drivers check them with fusionNames().
+void buildFusedPipeline(mlir::OpPassManager &pm, const PipelineOptions &opts);
 /// Builds everything up to opts.stopAfter.
 void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &opts);
 
 /// Registers the pipelines with the pass registry (for hybrid-opt):
-/// --hybrid-architecture-pipeline, --hybrid-tensor-pipeline.
+/// --hybrid-architecture-pipeline, --hybrid-tensor-pipeline,
+/// --hybrid-fused-pipeline.
 void registerPipelines();
 
 } // namespace hybridc

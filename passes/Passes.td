@@ -48,4 +48,66 @@ def HybridSelectLayout : Pass<"hybrid-select-layout", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::hybrid::HybridDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// Fusions (passes/HybridFuse*.cpp; patterns in passes/FusionPatterns.h)
+//===----------------------------------------------------------------------===//
+
+def HybridFuseRopeAttention : Pass<"hybrid-fuse-rope-attention", "::mlir::ModuleOp"> {
+  let summary = "Fuse rope(q), rope(k) + attention into hybrid.rope_attention";
+  let description = [{
+    `attention(rope(q), rope(k), v)` becomes `rope_attention(q, k, v)` when
+    both ropes carry the same theta, scaling and rotary_dim and feed only the
+    attention. RoPE-free attention stays `hybrid.attention`.
+  }];
+  let dependentDialects = ["::mlir::hybrid::HybridDialect"];
+}
+
+def HybridFuseMamba : Pass<"hybrid-fuse-mamba", "::mlir::ModuleOp"> {
+  let summary = "Fuse the Mamba-2 mixer core into hybrid.mamba2_core";
+  let description = [{
+    conv1d_causal + silu + split(x|B|C) + reshapes + add(dt_bias) + softplus
+    (+ clamp) + ssd_scan (+ D) + reshape + gated_rmsnorm (or y * silu(z))
+    becomes one `mamba2_core` reading the in_proj output (when z, xBC and dt
+    are the three results of one split of it) or the three pieces (Falcon-H1,
+    whose segment multipliers stay in front as scale/combine ops). Every
+    intermediate must have no other user.
+  }];
+  let dependentDialects = ["::mlir::hybrid::HybridDialect"];
+}
+
+def HybridFuseParallel : Pass<"hybrid-fuse-parallel", "::mlir::ModuleOp"> {
+  let summary = "One GEMM for the projections of a shared input; fused branch combine";
+  let description = [{
+    All `hybrid.linear` ops reading one value (directly or through a
+    `hybrid.scale`, then bias-free) become one `linear_group` (q, k, v and the
+    Mamba in_proj of a parallel block; q, k, v of plain attention); scales
+    after a projection fold into the group's `scales`. Projections feeding a
+    swiglu are left to --hybrid-fuse-epilogues. Separate out projections
+    whose scaled results are combined by add/diff/mean become one
+    `linear_sum`; branch norms + multipliers + combine become one
+    `branch_combine`.
+  }];
+  let dependentDialects = ["::mlir::hybrid::HybridDialect"];
+}
+
+def HybridFuseAddRMSNorm : Pass<"hybrid-fuse-add-rmsnorm", "::mlir::ModuleOp"> {
+  let summary = "Fuse a residual add and the RMSNorm of the sum into hybrid.add_rmsnorm";
+  let description = [{
+    `rmsnorm(add(a, b))` with a and b of the same shape becomes
+    `add_rmsnorm(a, b)` with two results: the sum (the residual stream, for
+    the add's other users) and the normed sum.
+  }];
+  let dependentDialects = ["::mlir::hybrid::HybridDialect"];
+}
+
+def HybridFuseEpilogues : Pass<"hybrid-fuse-epilogues", "::mlir::ModuleOp"> {
+  let summary = "Fold scales and residual adds into GEMMs; swiglu(linear, linear) into one op";
+  let description = [{
+    `scale(linear(x))` and `add(r, linear(x))` (same shapes) become
+    `fused_linear` with a `scale` and a `residual`; `swiglu(scale?(linear(x,
+    Wg)), linear(x, Wu))` becomes `swiglu_linear(x, Wg, Wu)`.
+  }];
+  let dependentDialects = ["::mlir::hybrid::HybridDialect"];
+}
+
 #endif // HYBRID_PASSES
