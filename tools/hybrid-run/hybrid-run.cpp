@@ -36,6 +36,7 @@ struct Options {
   std::string promptIds;
   std::string output;              // logits: .npy path
   long long maxNewTokens = 32;
+  long long decodeFrom = 0;        // logits: prefill this many, decode the rest one by one
   SamplingOptions sampling;        // greedy off, T 1, top-k 0, top-p 1, seed 0
 };
 
@@ -56,7 +57,10 @@ void usage(std::FILE *out) {
                "  --top-p P                    (default %g: off)\n"
                "  --seed S                     sampling seed (default %llu)\n"
                "logits:\n"
-               "  -o FILE.npy                  float32 [tokens, vocab]\n",
+               "  -o FILE.npy                  float32 [tokens, vocab]\n"
+               "  --decode-from K              prefill K tokens, then decode the rest one\n"
+               "                               at a time through the caches (default 0: one\n"
+               "                               prefill); the logits must not change\n",
                d.device.c_str(), d.maxNewTokens, d.sampling.temperature, d.sampling.topK,
                d.sampling.topP, (unsigned long long)d.sampling.seed);
 }
@@ -108,6 +112,9 @@ StatusOr<Options> parseArgs(int argc, char **argv) {
     } else if (a == "--max-new-tokens") {
       HYBRID_ASSIGN_OR_RETURN(double d, number("--max-new-tokens", 0, 1e9));
       o.maxNewTokens = static_cast<long long>(d);
+    } else if (a == "--decode-from") {
+      HYBRID_ASSIGN_OR_RETURN(double d, number("--decode-from", 1, 1e9));
+      o.decodeFrom = static_cast<long long>(d);
     } else if (a == "--greedy") {
       o.sampling.greedy = true;
     } else if (a == "--temperature") {
@@ -173,9 +180,23 @@ int run(const Options &o) {
   if (!session.ok())
     return fail(session.status().toString());
   std::vector<float> logits;
-  Status st = (*session)->forward(prompt.data(), static_cast<int64_t>(prompt.size()), &logits);
+  int64_t first = static_cast<int64_t>(prompt.size());
+  if (o.command == "logits" && o.decodeFrom > 0) {
+    if (o.decodeFrom > first)
+      return fail("--decode-from " + std::to_string(o.decodeFrom) + " exceeds the prompt's " +
+                  std::to_string(first) + " tokens");
+    first = o.decodeFrom;
+  }
+  Status st = (*session)->forward(prompt.data(), first, &logits);
   if (!st.ok())
     return fail(st.toString());
+  for (int64_t t = first; t < static_cast<int64_t>(prompt.size()); ++t) {
+    std::vector<float> step;
+    st = (*session)->forward(&prompt[t], 1, &step);
+    if (!st.ok())
+      return fail(st.toString());
+    logits.insert(logits.end(), step.begin(), step.end());
+  }
 
   if (o.command == "logits") {
     std::string npy = npyFloat32(logits.data(), {static_cast<int64_t>(prompt.size()), vocab});
