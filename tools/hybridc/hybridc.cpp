@@ -25,6 +25,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
@@ -284,14 +285,18 @@ int runReport() {
         }))
       return fail("cannot write " + reportPlot + ": " + toString(std::move(e)));
     // One line per model and context, so the plot's numbers can be read too.
-    outs() << formatv("{0,-24} {1,9} {2,16} {3,14}\n", "model", "context",
-                      "fwd FLOPs/token", "cache");
+    size_t nameWidth = 5;
+    for (auto &entry : specs)
+      nameWidth = std::max(nameWidth, entry.first.size());
+    outs() << left_justify("model", nameWidth)
+           << formatv(" {0,9} {1,16} {2,14}\n", "context", "fwd FLOPs/token", "cache");
     for (auto &[name, spec] : specs)
       for (int64_t c : contexts) {
         hybridc::ReportOptions o = opts;
         o.context = c;
         auto r = hybridc::computeCost(spec, o);
-        outs() << formatv("{0,-24} {1,9} {2,16} {3,14}\n", name, c,
+        outs() << left_justify(name, nameWidth)
+               << formatv(" {0,9} {1,16} {2,14}\n", c,
                           hybridc::formatCount(r.flopsForwardPerToken),
                           hybridc::formatBytes(r.totalCacheBytes));
       }
