@@ -8,6 +8,39 @@
 namespace hybrid {
 namespace {
 
+/// The flatbuffers Verifier (2.0.8) checks a vector's length field but not
+/// the alignment of 8-byte elements; a corrupt file could make us read an
+/// int64 vector at an odd address. Every such vector is checked here first.
+bool aligned(const flatbuffers::Vector<int64_t> *v) {
+  return !v || reinterpret_cast<uintptr_t>(v->data()) % alignof(int64_t) == 0;
+}
+
+/// Walks every int64 vector of the artifact before anything reads one.
+bool allInt64VectorsAligned(const hyb::Artifact &a) {
+  if (a.weights())
+    for (const hyb::Weight *w : *a.weights())
+      if (!aligned(w->shape()))
+        return false;
+  if (a.caches())
+    for (const hyb::Cache *c : *a.caches())
+      if (!aligned(c->kv()) || !aligned(c->conv()) || !aligned(c->ssm()))
+        return false;
+  if (a.programs())
+    for (const hyb::Program *p : *a.programs()) {
+      if (p->values())
+        for (const hyb::Value *v : *p->values())
+          if (!aligned(v->trailing()))
+            return false;
+      if (p->instrs())
+        for (const hyb::Instr *in : *p->instrs())
+          if (in->attrs())
+            for (const hyb::Attr *at : *in->attrs())
+              if (!aligned(at->ints()))
+                return false;
+    }
+  return true;
+}
+
 bool positive(const flatbuffers::Vector<int64_t> *dims, size_t rank) {
   if (!dims || dims->size() != rank)
     return false;
@@ -97,6 +130,8 @@ Status checkProgram(const hyb::Artifact &a, const hyb::Program &p, const std::st
 }
 
 Status verify(const hyb::Artifact &a, const std::string &what) {
+  if (!allInt64VectorsAligned(a))
+    return HYBRID_ERROR(what, ": corrupt .hyb file (misaligned integer vector)");
   if (a.format_version() != kFormatVersion)
     return HYBRID_ERROR(what, ": .hyb format version ", a.format_version(),
                         ", this runtime reads version ", kFormatVersion,
