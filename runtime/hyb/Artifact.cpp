@@ -12,7 +12,8 @@ namespace {
 /// the alignment of 8-byte elements; a corrupt file could make us read an
 /// int64 vector at an odd address. Every such vector is checked here first.
 bool aligned(const flatbuffers::Vector<int64_t> *v) {
-  return !v || reinterpret_cast<uintptr_t>(v->data()) % alignof(int64_t) == 0;
+  return !v || v->size() == 0 ||
+         reinterpret_cast<uintptr_t>(v->data()) % alignof(int64_t) == 0;
 }
 
 /// Walks every int64 vector of the artifact before anything reads one.
