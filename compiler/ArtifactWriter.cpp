@@ -43,6 +43,7 @@ struct PlannedAttr {
   double f = 0;
   std::string s;
   std::vector<int64_t> ints;
+  std::vector<double> floats;
 };
 
 struct PlannedInstr {
@@ -75,6 +76,15 @@ void addAttr(std::map<std::string, PlannedAttr> &out, const std::string &key, At
   } else if (auto arr = dyn_cast<DenseI64ArrayAttr>(a)) {
     p.kind = hyb::AttrKind::Ints;
     p.ints.assign(arr.asArrayRef().begin(), arr.asArrayRef().end());
+  } else if (auto arr = dyn_cast<DenseI32ArrayAttr>(a)) {
+    p.kind = hyb::AttrKind::Ints;
+    p.ints.assign(arr.asArrayRef().begin(), arr.asArrayRef().end());
+  } else if (auto arr = dyn_cast<DenseF64ArrayAttr>(a)) {
+    p.kind = hyb::AttrKind::Floats;
+    p.floats.assign(arr.asArrayRef().begin(), arr.asArrayRef().end());
+  } else if (auto bn = dyn_cast<mlir::hybrid::BranchNormAttr>(a)) {
+    p.kind = hyb::AttrKind::Str;
+    p.s = mlir::hybrid::stringifyBranchNorm(bn.getValue()).str();
   } else if (auto c = dyn_cast<mlir::hybrid::CombineAttr>(a)) {
     p.kind = hyb::AttrKind::Str;
     p.s = mlir::hybrid::stringifyCombine(c.getValue()).str();
@@ -298,6 +308,14 @@ private:
       int s = slot(currentLayer, "mamba");
       caches[s].ssm = {dimOf(x, 2), dimOf(x, 3), dimOf(bm, 3)};
       in.cache = s;
+    } else if (auto core = dyn_cast<mlir::hybrid::Mamba2CoreOp>(op)) {
+      // The fused Mamba-2 mixer keeps both states of its layer.
+      Value w = core.getConvWeight();
+      int s = slot(currentLayer, "mamba");
+      caches[s].conv = {dimOf(w, 2) - 1, dimOf(w, 0)};
+      caches[s].ssm = {static_cast<int64_t>(core.getHeads()), static_cast<int64_t>(core.getHeadDim()),
+                       static_cast<int64_t>(core.getState())};
+      in.cache = s;
     } else if (op.hasTrait<OpTrait::IsTerminator>()) {
       return fail(&op, "unexpected terminator");
     }
@@ -349,7 +367,8 @@ private:
       for (auto &[key, a] : in.attrs)
         as.push_back(hyb::CreateAttrDirect(b, key.c_str(), a.kind, a.i, a.f,
                                            a.s.empty() ? nullptr : a.s.c_str(),
-                                           a.ints.empty() ? nullptr : &a.ints));
+                                           a.ints.empty() ? nullptr : &a.ints,
+                                           a.floats.empty() ? nullptr : &a.floats));
       is.push_back(hyb::CreateInstrDirect(b, in.op.c_str(), &in.inputs, &in.outputs, &as, in.cache));
     }
     std::vector<int> inputs{ids_};

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/CpuKernels.h"
+#include "runtime/cpu/FusedOps.h"
 #include "runtime/exec/OpContext.h"
 
 #include <cstring>
@@ -220,7 +221,15 @@ const Entry kCpuOps[] = {
     {"mul", runBinary<cpu::mul>},
     {"combine", runCombine},
     {"split", runSplit},
-    // Fused ops (runtime/cpu/FusedOps.h) are registered below this line.
+    // Fused ops (dialects/hybrid/HybridFusedOps.td, runtime/cpu/FusedOps.h).
+    {"rope_attention", runRopeAttention},
+    {"mamba2_core", runMamba2Core},
+    {"linear_group", runLinearGroup},
+    {"linear_sum", runLinearSum},
+    {"branch_combine", runBranchCombine},
+    {"add_rmsnorm", runAddRmsNorm},
+    {"fused_linear", runFusedLinear},
+    {"swiglu_linear", runSwigluLinear},
 };
 
 } // namespace

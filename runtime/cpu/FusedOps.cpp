@@ -22,30 +22,16 @@ int64_t rowsOf(const TensorRef &t) { return t.numel() / t.shape.back(); }
 
 const float *ptr(const TensorRef *t) { return t && t->valid() ? t->f() : nullptr; }
 
-/// Numbers of a printed MLIR array ("array<f64: 0.5, 1.0>") or an Ints attr.
+/// The numbers of an Ints or Floats attribute, as doubles.
 std::optional<std::vector<double>> attrNumbers(const OpContext &c, const std::string &key) {
   auto it = c.attrs.find(key);
   if (it == c.attrs.end())
     return std::nullopt;
+  if (it->second.kind == AttrValue::Floats)
+    return it->second.floats;
   std::vector<double> out;
-  if (it->second.kind == AttrValue::Ints) {
-    for (int64_t v : it->second.ints)
-      out.push_back(static_cast<double>(v));
-    return out;
-  }
-  const std::string &s = it->second.s;
-  size_t colon = s.find(':');
-  const char *p = s.c_str() + (colon == std::string::npos ? 0 : colon + 1);
-  while (*p) {
-    char *end = nullptr;
-    double v = std::strtod(p, &end);
-    if (end == p) {
-      ++p;
-      continue;
-    }
-    out.push_back(v);
-    p = end;
-  }
+  for (int64_t v : it->second.ints)
+    out.push_back(static_cast<double>(v));
   return out;
 }
 
@@ -234,8 +220,8 @@ Status runBranchCombine(OpContext &c) {
     return HYBRID_ERROR("op 'branch_combine' takes a, b, weight_a, weight_b and has one result");
   const TensorRef &a = c.inputs[0], &b = c.inputs[1];
   std::string norm = c.attrStr("norm", ""), mode = c.attrStr("mode", "");
-  bool group = norm.find("group") != std::string::npos;
-  if (!group && norm.find("rms") == std::string::npos)
+  bool group = norm == "group";
+  if (!group && norm != "rms")
     return HYBRID_ERROR("op 'branch_combine': norm must be rms or group, got '", norm, "'");
   cpu::CombineMode m;
   if (mode == "add")

@@ -15,14 +15,10 @@
 //   {"fused_linear", runFusedLinear},
 //   {"swiglu_linear", runSwigluLinear},
 //
-// Operands arrive in ODS order. An absent optional operand is an invalid
-// TensorRef (-1 in the artifact); when the instruction carries the op's
-// `operandSegmentSizes` (as Ints, or as its printed text "array<i32: ...>"),
-// that decides instead, so operand lists that simply omit absent optionals
-// work too. Float arrays (`scales`, `dt_limit`) are read from their printed
-// text "array<f64: ...>" (the artifact has no float-list kind) or from Ints.
-// Enum attributes are strings: `mode` "add|mean|diff|concat", `norm`
-// "rms|group" (or its printed form "#hybrid.branch_norm<group>").
+// Operands arrive in ODS order, absent optional operands left out; the op's
+// `operandSegmentSizes` (an Ints attribute) tells which groups are present.
+// Float arrays (`scales`, `dt_limit`) are Floats attributes. Enum attributes
+// are strings: `mode` "add|mean|diff|concat", `norm` "rms|group".
 //
 // Caches: rope_attention uses the K/V cache slot as attention does;
 // mamba2_core uses both the conv and the SSM state of its layer's slot

@@ -127,6 +127,8 @@ private:
             v.s = a->s()->str();
           if (a->ints())
             v.ints.assign(a->ints()->begin(), a->ints()->end());
+          if (a->floats())
+            v.floats.assign(a->floats()->begin(), a->floats()->end());
           ctx.attrs[a->key()->str()] = std::move(v);
         }
       ctx.cache = in->cache() >= 0 ? &refs_[in->cache()] : nullptr;

@@ -44,11 +44,12 @@ struct CacheRef {
 
 /// An attribute value as stored in the artifact.
 struct AttrValue {
-  enum Kind { Int, Float, Str, Ints } kind = Int;
+  enum Kind { Int, Float, Str, Ints, Floats } kind = Int;
   int64_t i = 0;
   double f = 0;
   std::string s;
   std::vector<int64_t> ints;
+  std::vector<double> floats;
 };
 
 struct OpContext {

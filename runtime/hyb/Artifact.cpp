@@ -36,7 +36,9 @@ bool allInt64VectorsAligned(const hyb::Artifact &a) {
         for (const hyb::Instr *in : *p->instrs())
           if (in->attrs())
             for (const hyb::Attr *at : *in->attrs())
-              if (!aligned(at->ints()))
+              if (!aligned(at->ints()) ||
+                  (at->floats() && at->floats()->size() &&
+                   reinterpret_cast<uintptr_t>(at->floats()->data()) % alignof(double)))
                 return false;
     }
   return true;

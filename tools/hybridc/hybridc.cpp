@@ -2,7 +2,8 @@
 //
 //   hybridc import-hf DIR_OR_CONFIG -o model.mlir
 //   hybridc compile model.mlir -o model.hyb [--target cpu|cuda] [--max-context N]
-//                   [--compile-to=architecture|tensor] [--model NAME]
+//                   [--no-fuse=NAME,...] [--compile-to=architecture|tensor|fused]
+//                   [--model NAME]
 //   hybridc report model.mlir [--context N] [--batch B] [--json]
 //                  [--cache-dtype bf16|f16|f32] [--ssm-dtype bf16|f32]
 //                  [--sweep 1024,2048,... --plot out.svg]
@@ -30,6 +31,8 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
 
 using namespace llvm;
 using namespace mlir;
@@ -77,7 +80,11 @@ cl::opt<int64_t> compileMaxContext("max-context", cl::sub(compileCmd), cl::init(
 cl::opt<std::string> compileModel("model", cl::sub(compileCmd), cl::init(""),
                                   cl::desc("Which hybrid.model of the file (default: the only one)"));
 cl::opt<std::string> compileTo("compile-to", cl::sub(compileCmd), cl::init(""),
-                               cl::desc("Stop after a phase and write its IR: architecture | tensor"));
+                               cl::desc("Stop after a phase and write its IR: architecture | "
+                                        "tensor | fused"));
+cl::list<std::string> compileNoFuse("no-fuse", cl::sub(compileCmd), cl::CommaSeparated,
+                                    cl::desc("Switch fusions off: rope-attention, mamba, "
+                                             "parallel, add-rmsnorm, epilogues, or all"));
 
 int fail(const Twine &msg) {
   errs() << "hybridc: error: " << msg << "\n";
@@ -179,8 +186,25 @@ int runCompile() {
   };
   if (compileTo == "architecture")
     return writeIR(*module);
-  if (!compileTo.empty() && compileTo != "tensor")
-    return fail("--compile-to must be architecture or tensor, got '" + compileTo + "'");
+  if (!compileTo.empty() && compileTo != "tensor" && compileTo != "fused")
+    return fail("--compile-to must be architecture, tensor or fused, got '" + compileTo + "'");
+  hybridc::PipelineOptions popts;
+  popts.stopAfter = compileTo == "tensor" ? hybridc::Phase::Tensor : hybridc::Phase::Fused;
+  for (const std::string &name : compileNoFuse) {
+    if (name == "all") {
+      const auto &all = hybridc::fusionNames();
+      popts.disabledFusions.insert(all.begin(), all.end());
+      continue;
+    }
+    const auto &known = hybridc::fusionNames();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string list;
+      for (const std::string &k : known)
+        list += (list.empty() ? "" : ", ") + k;
+      return fail("--no-fuse: unknown fusion '" + name + "' (" + list + ", all)");
+    }
+    popts.disabledFusions.insert(name);
+  }
   FailureOr<hybridc::ModelSpec> spec = hybridc::specFromModel(model);
   if (failed(spec))
     return 1;
@@ -200,12 +224,10 @@ int runCompile() {
     if (m != model)
       m.erase();
   PassManager pm(&ctx);
-  hybridc::PipelineOptions popts;
-  popts.stopAfter = hybridc::Phase::Tensor;
-  hybridc::buildTensorPipeline(pm, popts);
+  hybridc::buildPipeline(pm, popts);
   if (failed(pm.run(*module)))
     return 1;
-  if (compileTo == "tensor")
+  if (!compileTo.empty())
     return writeIR(*module);
   func::FuncOp fn;
   for (auto f : module->getOps<func::FuncOp>())
