@@ -262,7 +262,8 @@ private:
     }
     int at = static_cast<int>(instrs.size());
     PlannedInstr in;
-    in.op = op.getName().stripDialect().str();
+    auto custom = dyn_cast<mlir::hybrid::CustomCallOp>(op);
+    in.op = custom ? custom.getKernel().str() : op.getName().stripDialect().str();
     for (Value v : op.getOperands()) {
       int id = idOf(v);
       in.inputs.push_back(id);
@@ -282,7 +283,8 @@ private:
       in.outputs.push_back(id);
     }
     for (NamedAttribute a : op.getAttrs())
-      addAttr(in.attrs, a.getName().str(), a.getValue());
+      if (!custom || a.getName() != custom.getKernelAttrName())
+        addAttr(in.attrs, a.getName().str(), a.getValue());
     if (llvm::Error e = assignCache(op, in))
       return e;
     instrs.push_back(std::move(in));

@@ -46,15 +46,27 @@ void buildFusedPipeline(mlir::OpPassManager &pm, const PipelineOptions &opts) {
       pm.addPass(createFusion(name));
 }
 
-void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &opts) {
+mlir::LogicalResult buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &opts,
+                                  llvm::raw_ostream &errorStream) {
   switch (opts.stopAfter) {
   case Phase::Architecture:
-    return buildArchitecturePipeline(pm, opts);
+    buildArchitecturePipeline(pm, opts);
+    return mlir::success();
   case Phase::Tensor:
-    return buildTensorPipeline(pm, opts);
+    buildTensorPipeline(pm, opts);
+    break;
   case Phase::Fused:
-    return buildFusedPipeline(pm, opts);
+    buildTensorPipeline(pm, opts);
+    break;
   }
+  if (!opts.userPasses.empty() &&
+      mlir::failed(mlir::parsePassPipeline(opts.userPasses, pm, errorStream)))
+    return mlir::failure();
+  if (opts.stopAfter == Phase::Fused)
+    for (const std::string &name : fusionNames())
+      if (!opts.disabledFusions.count(name))
+        pm.addPass(createFusion(name));
+  return mlir::success();
 }
 
 void registerPipelines() {

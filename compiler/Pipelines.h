@@ -24,6 +24,10 @@ struct PipelineOptions {
   /// Fusions to skip, by name (see fusionNames()); e.g. {"parallel"} to
   /// measure what the shared-input GEMMs buy.
   std::set<std::string> disabledFusions;
+  /// Passes of the user (e.g. from a --load-pass-plugin library), as a
+  /// textual pipeline of module passes; they run on the tensor-level module
+  /// right before the built-in fusions, so a user fusion gets the first pick.
+  std::string userPasses;
 };
 
 /// The fusions of the fused phase, in the order they run: "rope-attention",
@@ -38,8 +42,10 @@ void buildTensorPipeline(mlir::OpPassManager &pm, const PipelineOptions &opts);
 /// order of fusionNames(). Unknown names in disabledFusions are ignored here;
 /// drivers check them with fusionNames().
 void buildFusedPipeline(mlir::OpPassManager &pm, const PipelineOptions &opts);
-/// Builds everything up to opts.stopAfter.
-void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &opts);
+/// Builds everything up to opts.stopAfter. Fails (with a diagnostic on
+/// `errorStream`) when opts.userPasses does not parse.
+mlir::LogicalResult buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &opts,
+                                  llvm::raw_ostream &errorStream);
 
 /// Registers the pipelines with the pass registry (for hybrid-opt):
 /// --hybrid-architecture-pipeline, --hybrid-tensor-pipeline,

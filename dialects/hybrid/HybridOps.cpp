@@ -3,6 +3,7 @@
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallSet.h"
+#include "llvm/ADT/StringExtras.h"
 
 using namespace mlir;
 using namespace mlir::hybrid;
@@ -427,5 +428,15 @@ LogicalResult CrossEntropyOp::verify() {
   auto l = rt(getLogits()).getShape(), y = rt(getLabels()).getShape();
   if (!same(l[0], y[0]) || !same(l[1], y[1]))
     return emitOpError("labels must be [batch, sequence] of the logits");
+  return success();
+}
+
+LogicalResult CustomCallOp::verify() {
+  StringRef k = getKernel();
+  if (k.empty() || !llvm::all_of(k, [](char c) { return llvm::isAlnum(c) || c == '_'; }))
+    return emitOpError("kernel name must be a non-empty identifier of letters, digits and '_', got '")
+           << k << "'";
+  if (getNumResults() == 0)
+    return emitOpError("must have at least one result");
   return success();
 }

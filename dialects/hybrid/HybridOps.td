@@ -419,6 +419,26 @@ def Hybrid_CrossEntropyOp : Hybrid_TensorOp<"cross_entropy"> {
   let hasVerifier = 1;
 }
 
+def Hybrid_CustomCallOp : Hybrid_Op<"custom_call", [Pure]> {
+  let summary = "an op defined outside the dialect, run by the kernel registered under `kernel`";
+  let description = [{
+    The extension point for fusions written out of tree (pass plugins): the
+    op carries the name of its kernel and any attributes the kernel reads;
+    the artifact keeps both, and the runtime runs the kernel registered under
+    that name (runtime/cpu/CpuOps.cpp). It must compute exactly what the ops
+    it replaced computed.
+
+    ```mlir
+    %dt = hybrid.custom_call "softplus_clamp"(%x) {min = 1.0e-3 : f64, max = 1.0e2 : f64}
+        : (tensor<?x?x8xf32>) -> tensor<?x?x8xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$kernel, Variadic<AnyRankedTensor>:$inputs);
+  let results = (outs Variadic<Hybrid_FloatTensor>:$results);
+  let assemblyFormat = "$kernel `(` $inputs `)` attr-dict `:` functional-type($inputs, results)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Fused ops (produced by the --hybrid-fuse-* passes)
 //===----------------------------------------------------------------------===//

@@ -194,6 +194,17 @@ Status runSplit(OpContext &c) {
                     outs.data());
 }
 
+/// softplus then clamp in one pass over the data: the kernel of the example
+/// plugin's custom_call "softplus_clamp" (tests/plugin/SoftplusClampFusion.cpp).
+Status runSoftplusClamp(OpContext &c) {
+  HYBRID_RETURN_IF_ERROR(expectInputs(c, 1, 1));
+  const TensorRef &x = c.inputs[0];
+  cpu::softplus(x.f(), x.numel(), c.outputs[0].f());
+  cpu::clamp(c.outputs[0].f(), x.numel(), c.attrF64("min", 0), c.attrF64("max", 0),
+             c.outputs[0].f());
+  return Status();
+}
+
 struct Entry {
   const char *op;
   CpuKernelFn fn;
@@ -230,6 +241,8 @@ const Entry kCpuOps[] = {
     {"add_rmsnorm", runAddRmsNorm},
     {"fused_linear", runFusedLinear},
     {"swiglu_linear", runSwigluLinear},
+    // Kernels of hybrid.custom_call ops, by their kernel name.
+    {"softplus_clamp", runSoftplusClamp},
 };
 
 } // namespace

@@ -2,7 +2,7 @@
 //
 //   hybridc import-hf DIR_OR_CONFIG -o model.mlir
 //   hybridc compile model.mlir -o model.hyb [--target cpu|cuda] [--max-context N]
-//                   [--no-fuse=NAME,...] [--compile-to=architecture|tensor|fused]
+//                   [--no-fuse=NAME,...] [--load-pass-plugin=LIB --passes=PIPELINE] [--compile-to=architecture|tensor|fused]
 //                   [--model NAME]
 //   hybridc report model.mlir [--context N] [--batch B] [--json]
 //                  [--cache-dtype bf16|f16|f32] [--ssm-dtype bf16|f32]
@@ -25,6 +25,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringExtras.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Tools/Plugins/PassPlugin.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -82,6 +83,12 @@ cl::opt<std::string> compileModel("model", cl::sub(compileCmd), cl::init(""),
 cl::opt<std::string> compileTo("compile-to", cl::sub(compileCmd), cl::init(""),
                                cl::desc("Stop after a phase and write its IR: architecture | "
                                         "tensor | fused"));
+cl::list<std::string> compilePlugins("load-pass-plugin", cl::sub(compileCmd),
+                                     cl::desc("Load passes from a plugin library (repeatable)"));
+cl::opt<std::string> compileUserPasses("passes", cl::sub(compileCmd), cl::init(""),
+                                       cl::desc("Extra module passes (textual pipeline, e.g. "
+                                                "\"my-fusion,canonicalize\") run before the "
+                                                "built-in fusions"));
 cl::list<std::string> compileNoFuse("no-fuse", cl::sub(compileCmd), cl::CommaSeparated,
                                     cl::desc("Switch fusions off: rope-attention, mamba, "
                                              "parallel, add-rmsnorm, epilogues, or all"));
@@ -223,8 +230,18 @@ int runCompile() {
   for (hybrid::ModelOp m : models)
     if (m != model)
       m.erase();
+  for (const std::string &path : compilePlugins) {
+    auto plugin = PassPlugin::load(path);
+    if (!plugin)
+      return fail("cannot load pass plugin '" + path + "': " + toString(plugin.takeError()));
+    plugin->registerPassRegistryCallbacks();
+  }
+  popts.userPasses = compileUserPasses;
   PassManager pm(&ctx);
-  hybridc::buildPipeline(pm, popts);
+  std::string pipelineError;
+  raw_string_ostream pipelineErrors(pipelineError);
+  if (failed(hybridc::buildPipeline(pm, popts, pipelineErrors)))
+    return fail("--passes: " + pipelineErrors.str());
   if (failed(pm.run(*module)))
     return 1;
   if (!compileTo.empty())

@@ -287,3 +287,19 @@ func.func @f(%x: tensor<?x?x4x16xf32>) {
   %0 = hybrid.rope %x {theta = 10000.0 : f64, rotary_dim = 18 : i64} : (tensor<?x?x4x16xf32>) -> tensor<?x?x4x16xf32>
   return
 }
+
+// -----
+
+func.func @f(%x: tensor<?x?x8xf32>) {
+  // expected-error @+1 {{'hybrid.custom_call' op kernel name must be a non-empty identifier of letters, digits and '_', got 'soft plus'}}
+  %0 = hybrid.custom_call "soft plus"(%x) : (tensor<?x?x8xf32>) -> tensor<?x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x?x8xf32>) {
+  // expected-error @+1 {{'hybrid.custom_call' op must have at least one result}}
+  hybrid.custom_call "sink"(%x) : (tensor<?x?x8xf32>) -> ()
+  return
+}

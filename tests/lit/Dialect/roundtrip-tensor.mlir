@@ -69,6 +69,8 @@ func.func @all_ops(%ids: tensor<?x?xi32>, %labels: tensor<?x?xi32>) -> tensor<f3
   %a = hybrid.add %m, %h : (tensor<?x?x64xf32>, tensor<?x?x64xf32>) -> tensor<?x?x64xf32>
   // CHECK: hybrid.lm_head
   %logits = hybrid.lm_head %a, %e : (tensor<?x?x64xf32>, tensor<256x64xf32>) -> tensor<?x?x256xf32>
+  // CHECK: hybrid.custom_call "softplus_clamp"(%{{.*}}) {max = 1.000000e+01 : f64, min = 1.000000e-03 : f64} : (tensor<?x?x8xf32>) -> tensor<?x?x8xf32>
+  %cc = hybrid.custom_call "softplus_clamp"(%dt) {min = 1.0e-3 : f64, max = 10.0 : f64} : (tensor<?x?x8xf32>) -> tensor<?x?x8xf32>
   // CHECK: hybrid.cross_entropy {{.*}} -> tensor<f32>
   %loss = hybrid.cross_entropy %logits, %labels : (tensor<?x?x256xf32>, tensor<?x?xi32>) -> tensor<f32>
   return %loss : tensor<f32>
