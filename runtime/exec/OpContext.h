@@ -81,10 +81,23 @@ struct OpContext {
 };
 
 /// A CPU kernel: reads ctx.inputs, writes ctx.outputs (already allocated).
+///
+/// Backward kernels (training) are registered under "<op>.grad" and see, for
+/// a forward op with inputs x_1..x_n and results y_1..y_m:
+///   ctx.inputs  = x_1..x_n, y_1..y_m, dL/dy_1..dL/dy_m
+///   ctx.outputs = dL/dx_1..dL/dx_n, each with the shape of its x_i; a
+///                 gradient nobody needs (token ids, or pruned) is !valid().
+/// They OVERWRITE their outputs (the autodiff pass adds contributions of
+/// values used several times explicitly), read the forward op's attributes,
+/// and have no cache (training runs whole sequences from position 0). A
+/// weight's gradient sums over every token of the batch.
 using CpuKernelFn = Status (*)(OpContext &ctx);
 
-/// The kernel registered for `op` (runtime/cpu/CpuOps.cpp), or null.
+/// The kernel registered for `op` (runtime/cpu/CpuOps.cpp; "<op>.grad"
+/// names come from runtime/cpu/CpuGradOps.cpp), or null.
 CpuKernelFn findCpuKernel(const std::string &op);
+/// The backward kernel of `forwardOp` (registered as "<forwardOp>.grad"), or null.
+CpuKernelFn findCpuGradKernel(const std::string &forwardOp);
 /// Every registered op name (for diagnostics and the artifact check).
 std::vector<std::string> cpuKernelNames();
 
