@@ -5,7 +5,7 @@
 namespace hybrid {
 /// Bumped whenever hyb.fbs or the meaning of a field changes; the loader
 /// rejects any other version with a message naming both.
-constexpr unsigned kFormatVersion = 2;
+constexpr unsigned kFormatVersion = 3;
 constexpr const char *kProducerVersion = "0.1";
 } // namespace hybrid
 
