@@ -110,4 +110,26 @@ def HybridFuseEpilogues : Pass<"hybrid-fuse-epilogues", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::hybrid::HybridDialect"];
 }
 
+def HybridAutodiff : Pass<"hybrid-autodiff", "::mlir::ModuleOp"> {
+  let summary = "Build the train_step function: forward, loss, backward";
+  let description = [{
+    For each tensor-level forward function `@m` (attribute `hybrid.model`),
+    adds `@m_train_step(%ids, %labels) -> (loss, gradients...)`: the forward
+    ops, the mean next-token cross entropy of the logits against `%labels`,
+    and the backward: one `hybrid.vjp` per forward op that the loss depends
+    on, in reverse order, with `hybrid.add` summing the contributions of
+    values used several times (tied embeddings included) and reshapes undone
+    by reshapes. The results after the loss are the gradients of the weights,
+    named in `hybrid.grad_names`. Recompute policy: with `memory-budget` > 0
+    (bytes per token of forward activations kept for the backward), the
+    element-wise ops with the largest outputs are recomputed in the backward
+    instead of kept, until the saved bytes fit; a remark reports the result.
+  }];
+  let options = [
+    Option<"memoryBudget", "memory-budget", "int64_t", "0",
+           "Bytes per token of saved activations (0: keep every activation)">
+  ];
+  let dependentDialects = ["::mlir::hybrid::HybridDialect", "::mlir::func::FuncDialect"];
+}
+
 #endif // HYBRID_PASSES

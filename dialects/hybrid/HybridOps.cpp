@@ -440,3 +440,24 @@ LogicalResult CustomCallOp::verify() {
     return emitOpError("must have at least one result");
   return success();
 }
+
+LogicalResult VjpOp::verify() {
+  int64_t n = getNumInputs(), m = getNumOutputs();
+  int64_t operands = getOperands().size();
+  if (operands != n + 2 * m && operands != n + m)
+    return emitOpError() << "takes " << n << " inputs, " << m << " results and " << m
+                         << " result gradients (or none, for the loss), got " << operands
+                         << " operands";
+  if ((int64_t)getGradMask().size() != n)
+    return emitOpError() << "grad_mask has " << getGradMask().size() << " entries for " << n
+                         << " inputs";
+  int64_t wanted = llvm::count(getGradMask(), true);
+  if ((int64_t)getNumResults() != wanted)
+    return emitOpError() << "grad_mask asks for " << wanted << " gradients but the op has "
+                         << getNumResults() << " results";
+  int64_t r = 0;
+  for (int64_t i = 0; i < n; ++i)
+    if (getGradMask()[i] && getResult(r++).getType() != getOperand(i).getType())
+      return emitOpError() << "gradient " << r - 1 << " must have the type of input " << i;
+  return success();
+}

@@ -439,6 +439,32 @@ def Hybrid_CustomCallOp : Hybrid_Op<"custom_call", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Hybrid_VjpOp : Hybrid_Op<"vjp", [Pure]> {
+  let summary = "the backward of one forward op (built by --hybrid-autodiff)";
+  let description = [{
+    Operands: the forward op's `num_inputs` inputs, its `num_outputs`
+    results, then the gradients of those results (none for the loss: its
+    gradient is 1). Results: the gradients of the forward inputs whose entry
+    in `grad_mask` is true, in order. The other attributes are the forward
+    op's; the runtime runs the kernel registered as "<op>.grad".
+
+    ```mlir
+    %dx, %dw = hybrid.vjp "rmsnorm"(%x, %w, %y, %dy)
+        {num_inputs = 2 : i64, num_outputs = 1 : i64, grad_mask = array<i1: true, true>,
+         eps = 1.0e-5 : f64}
+        : (tensor<?x?x64xf32>, tensor<64xf32>, tensor<?x?x64xf32>, tensor<?x?x64xf32>)
+        -> (tensor<?x?x64xf32>, tensor<64xf32>)
+    ```
+  }];
+  let arguments = (ins StrAttr:$op, Variadic<AnyRankedTensor>:$operands,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$num_inputs,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$num_outputs,
+                       DenseBoolArrayAttr:$grad_mask);
+  let results = (outs Variadic<Hybrid_FloatTensor>:$grads);
+  let assemblyFormat = "$op `(` $operands `)` attr-dict `:` functional-type($operands, results)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Fused ops (produced by the --hybrid-fuse-* passes)
 //===----------------------------------------------------------------------===//
