@@ -31,15 +31,24 @@ Status embeddingGrad(const int32_t *ids, const float *dout, int64_t T, int64_t V
     if (ids[t] < 0 || ids[t] >= V)
       return HYBRID_ERROR("embedding.grad: token id ", ids[t], " at position ", t,
                           " is outside the vocabulary [0, ", V, ")");
-  // Scatter-add in double: a frequent id sums many rows.
-  std::vector<double> acc(static_cast<size_t>(V * D), 0.0);
-  for (int64_t t = 0; t < T; ++t) {
-    double *row = &acc[ids[t] * D];
-    for (int64_t i = 0; i < D; ++i)
-      row[i] += dout[t * D + i];
+  // Scatter-add in double without a [V, D] double buffer (V*D can be GBs):
+  // visit the tokens grouped by id, summing each id's rows in one D-vector.
+  std::vector<int64_t> order(static_cast<size_t>(T));
+  for (int64_t t = 0; t < T; ++t)
+    order[t] = t;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return ids[a] < ids[b]; });
+  std::fill(dtable, dtable + V * D, 0.0f);
+  std::vector<double> acc(static_cast<size_t>(D));
+  for (size_t i = 0; i < order.size();) {
+    const int32_t id = ids[order[i]];
+    std::fill(acc.begin(), acc.end(), 0.0);
+    for (; i < order.size() && ids[order[i]] == id; ++i)
+      for (int64_t k = 0; k < D; ++k)
+        acc[k] += dout[order[i] * D + k];
+    for (int64_t k = 0; k < D; ++k)
+      dtable[id * D + k] = static_cast<float>(acc[k]);
   }
-  for (int64_t i = 0; i < V * D; ++i)
-    dtable[i] = static_cast<float>(acc[i]);
   return Status();
 }
 
