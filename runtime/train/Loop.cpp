@@ -8,13 +8,19 @@
 #include <chrono>
 #include <cinttypes>
 #include <cmath>
+#include <cstdlib>
 
 namespace hybrid {
 namespace {
 
+/// The shortest %.Ng that reads back as exactly `v` (at most 17 digits).
 std::string jnum(double v) {
   char buf[40];
-  std::snprintf(buf, sizeof(buf), "%.17g", v); // round-trips exactly
+  for (int digits = 15; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof(buf), "%.*g", digits, v);
+    if (std::strtod(buf, nullptr) == v)
+      break;
+  }
   return buf;
 }
 
@@ -346,7 +352,9 @@ StatusOr<TrainResult> Trainer::run(std::FILE *log) {
     HYBRID_ASSIGN_OR_RETURN(lastVal, validate());
   }
   result.valLoss = lastVal;
-  size_t n = std::min<size_t>(10, history_.size());
+  // A short window of the last steps: smoother than one batch, yet the end
+  // of the run (1 step per 10 run, between 1 and 10).
+  size_t n = std::min<size_t>(history_.size(), std::max<size_t>(1, std::min<size_t>(10, history_.size() / 10)));
   double sum = 0;
   for (size_t i = history_.size() - n; i < history_.size(); ++i)
     sum += history_[i].train;
@@ -394,7 +402,7 @@ Status Trainer::save(const std::string &dir) const {
       jnum(optimizer_.config().weightDecay), ", \"t\": ", optimizer_.stepCount(),
       "},\n  \"config\": ", trainConfigJson(config_), "\n}\n");
   files.extra.push_back({"loss.csv", historyCsv(history_)});
-  files.extra.push_back({"loss.svg", lossPlotSvg(history_, "training loss")});
+  files.extra.push_back({"loss.svg", lossPlotSvg(history_, "training loss: " + config_.model.substr(config_.model.find_last_of('/') + 1))});
   return writeCheckpointDir(dir, files);
 }
 

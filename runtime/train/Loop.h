@@ -81,7 +81,8 @@ struct DataInfo {
 };
 
 struct TrainResult {
-  double trainLoss = 0; // mean of the last (up to) 10 steps' losses
+  /// Mean loss of the last max(1, min(10, steps / 10)) steps.
+  double trainLoss = 0;
   double valLoss = 0;   // NaN without a held-out part
   int64_t steps = 0;
   int64_t tokens = 0;
