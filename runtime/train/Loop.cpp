@@ -402,7 +402,8 @@ Status Trainer::save(const std::string &dir) const {
       jnum(optimizer_.config().weightDecay), ", \"t\": ", optimizer_.stepCount(),
       "},\n  \"config\": ", trainConfigJson(config_), "\n}\n");
   files.extra.push_back({"loss.csv", historyCsv(history_)});
-  files.extra.push_back({"loss.svg", lossPlotSvg(history_, "training loss: " + config_.model.substr(config_.model.find_last_of('/') + 1))});
+  const std::string modelName = config_.model.substr(config_.model.find_last_of('/') + 1);
+  files.extra.push_back({"loss.svg", lossPlotSvg(history_, "training loss: " + modelName)});
   return writeCheckpointDir(dir, files);
 }
 
