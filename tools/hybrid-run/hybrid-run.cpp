@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/exec/Executor.h"
+#include "tools/hybrid-run/Bench.h"
 #include "runtime/support/FileUtil.h"
 #include "runtime/support/Sampling.h"
 #include "runtime/support/Tokenizer.h"
@@ -154,8 +155,6 @@ StatusOr<Options> parseArgs(int argc, char **argv) {
 }
 
 int run(const Options &o) {
-  if (o.device == "cuda")
-    return fail("--device cuda: this build has no CUDA executor yet; use --device cpu");
   StatusOr<std::unique_ptr<Model>> model =
       o.weights.empty() ? Model::loadWithRandomWeights(o.model, static_cast<uint64_t>(o.randomSeed))
                         : Model::load(o.model, o.weights);
@@ -176,7 +175,7 @@ int run(const Options &o) {
   }
   if (prompt.empty())
     return fail("the prompt is empty");
-  auto session = createCpuSession(**model, 1);
+  auto session = o.device == "cuda" ? createDeviceSession(**model, 1) : createCpuSession(**model, 1);
   if (!session.ok())
     return fail(session.status().toString());
   std::vector<float> logits;
@@ -233,6 +232,8 @@ int run(const Options &o) {
 } // namespace
 
 int main(int argc, char **argv) {
+  if (argc > 1 && std::string(argv[1]) == "bench")  // tools/hybrid-run/Bench.cpp
+    return runBenchCommand(argc, argv);
   StatusOr<Options> o = parseArgs(argc, argv);
   if (!o.ok()) {
     fail(o.status().message());

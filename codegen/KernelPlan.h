@@ -1,0 +1,400 @@
+//===- KernelPlan.h - Which generated kernels each op needs ---------------===//
+//
+// The ONE registration point between codegen and the CUDA executor: for an
+// instruction of a .hyb program, kernelsFor() names every kernel instance it
+// launches (a generated `extern "C" __global__` symbol), the kernel template
+// it instantiates and its parameter block — or says why the op has no CUDA
+// kernel (supports()). The emitter (codegen/Emitter.cpp) instantiates
+// exactly these; the runtime (runtime/cuda/) looks up the same names in the
+// fatbin, so both sides can never disagree on a name.
+//
+// Header-only, plain C++ over the FlatBuffers accessors: no MLIR, no CUDA.
+// A new fused op registers its CUDA kernels by adding a case here plus a
+// launcher in runtime/cuda/CudaOps.cpp; GEMMs run through cuBLASLt and
+// need no kernel.
+//
+//===----------------------------------------------------------------------===//
+#ifndef HYBRID_CODEGEN_KERNELPLAN_H
+#define HYBRID_CODEGEN_KERNELPLAN_H
+
+#include "runtime/hyb/hyb_generated.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace hybrid::codegen {
+
+/// One kernel instance: `extern "C" __global__ void <name>(const hyb::<args> a)
+/// { <body>(a); }` launched with `threads` threads per block.
+struct KernelInst {
+  std::string name, args, body;
+  int threads = 128;
+};
+
+namespace kn {
+inline std::string s(int64_t v) { return std::to_string(v); }
+inline int rowThreads(int64_t d) { return d <= 1024 ? 128 : d <= 4096 ? 256 : 512; }
+inline const char *ty(bool f32) { return f32 ? "float" : "hyb::bf16_t"; }
+inline const char *tn(bool f32) { return f32 ? "f32" : "bf"; }
+
+inline KernelInst embedding(int64_t d) {
+  return {"hyb_embedding_" + s(d), "EmbeddingArgs", "hyb::embedding_kernel<" + s(d) + ">", 128};
+}
+inline KernelInst rmsnorm(int64_t d, bool add) {
+  int t = rowThreads(d);
+  return {std::string("hyb_") + (add ? "add_rmsnorm_" : "rmsnorm_") + s(d), "RowNormArgs",
+          "hyb::rmsnorm_kernel<" + s(d) + ", " + (add ? "true" : "false") + ", " + s(t) + ">", t};
+}
+inline KernelInst groupnorm(int64_t d, int64_t g, bool gated, bool nbg, bool xf32) {
+  int t = rowThreads(d);
+  std::string n = std::string("hyb_") + (gated ? (nbg ? "gatednorm_nbg_" : "gatednorm_") : "groupnorm_") +
+                  s(d) + "_g" + s(g) + "_" + tn(xf32);
+  return {n, "GroupNormArgs",
+          "hyb::groupnorm_kernel<" + s(d) + ", " + s(g) + ", " + (gated ? "true" : "false") + ", " +
+              (nbg ? "true" : "false") + ", " + ty(xf32) + ", " + s(t) + ">",
+          t};
+}
+inline KernelInst branchCombine(int64_t da, int64_t db, int64_t ga, int64_t gb, int mode) {
+  int t = rowThreads(std::max(da, db));
+  return {"hyb_branch_combine_" + s(da) + "_" + s(db) + "_g" + s(ga) + "_" + s(gb) + "_m" + s(mode),
+          "BranchCombineArgs",
+          "hyb::branch_combine_kernel<" + s(da) + ", " + s(db) + ", " + s(ga) + ", " + s(gb) + ", " +
+              s(mode) + ", " + s(t) + ">",
+          t};
+}
+/// op: 0 silu, 1 softplus, 2 relu2, 3 clamp, 4 scale.
+inline KernelInst unary(int op, bool inF32, bool outF32) {
+  static const char *names[] = {"silu", "softplus", "relu2", "clamp", "scale"};
+  return {std::string("hyb_") + names[op] + "_" + tn(inF32) + "_" + tn(outF32), "UnaryArgs",
+          "hyb::unary_kernel<" + s(op) + ", " + ty(inF32) + ", " + ty(outF32) + ">", 256};
+}
+inline KernelInst binary(bool mul, bool rhsF32) {
+  return {std::string("hyb_") + (mul ? "mul_" : "add_") + tn(rhsF32), "BinaryArgs",
+          std::string("hyb::binary_kernel<") + (mul ? "1" : "0") + ", " + ty(rhsF32) + ">", 256};
+}
+inline KernelInst swiglu() { return {"hyb_swiglu", "BinaryArgs", "hyb::swiglu_kernel", 256}; }
+inline KernelInst cols() { return {"hyb_cols", "ColsArgs", "hyb::cols_kernel", 256}; }
+inline KernelInst bias() { return {"hyb_bias", "BiasArgs", "hyb::bias_kernel", 256}; }
+/// mode: 0 sequential with state (decode), 1 parallel outputs, 2 state update.
+inline KernelInst conv(int64_t k, int mode, bool outF32) {
+  static const char *m[] = {"seq", "par", "state"};
+  return {"hyb_conv_k" + s(k) + "_" + m[mode] + "_" + tn(outF32), "ConvArgs",
+          "hyb::conv_kernel<" + s(k) + ", " + s(mode) + ", " + ty(outF32) + ">", 256};
+}
+/// Lanes per state row: 4 for prefill (more rows per block), up to 32 for
+/// decode (more blocks when L = 1).
+inline int scanSplit(int64_t n, bool decode) {
+  int sp = decode ? 32 : 4;
+  while (sp > 1 && n % sp)
+    sp /= 2;
+  return sp;
+}
+inline KernelInst scan(int64_t n, int split, bool f32) {
+  return {"hyb_scan_n" + s(n) + "_s" + s(split) + "_" + tn(f32), "ScanArgs",
+          "hyb::scan_kernel<" + s(n) + ", " + s(split) + ", " + ty(f32) + ", " + ty(f32) + ">", 128};
+}
+inline KernelInst rope(int64_t dh) {
+  return {"hyb_rope_" + s(dh), "RopeArgs", "hyb::rope_kernel<" + s(dh) + ">", 128};
+}
+inline KernelInst attnDecode(int64_t dh) {
+  return {"hyb_attn_decode_" + s(dh), "AttnArgs", "hyb::attn_decode_kernel<" + s(dh) + ">", 128};
+}
+inline KernelInst attnPrefill(int64_t dh) {
+  return {"hyb_attn_prefill_" + s(dh), "AttnArgs", "hyb::attn_prefill_kernel<" + s(dh) + ">", 64};
+}
+} // namespace kn
+
+/// Views of a program's values for planning: trailing shapes, weights,
+/// and which activations the CUDA executor keeps in fp32 (logits: the
+/// lm_head output and element-wise ops applied to it); the rest are bf16.
+class ProgramView {
+public:
+  ProgramView(const hyb::Artifact &a, const hyb::Program &p) : a_(a), p_(p) {
+    f32_.assign(p.values()->size(), false);
+    for (const hyb::Instr *in : *p.instrs()) {
+      std::string op = in->op()->str();
+      bool out = false;
+      if (op == "lm_head")
+        out = true;
+      else if (isUnary(op) && in->inputs()->size() == 1 && in->inputs()->Get(0) >= 0)
+        out = f32_[root(in->inputs()->Get(0))];
+      if (out)
+        for (int32_t o : *in->outputs())
+          f32_[o] = true;
+    }
+  }
+  static bool isUnary(const std::string &op) {
+    return op == "silu" || op == "softplus" || op == "relu2" || op == "clamp" || op == "scale" ||
+           op == "softplus_clamp";
+  }
+  int root(int id) const {
+    while (val(id)->kind() == hyb::ValueKind::Alias)
+      id = val(id)->alias_of();
+    return id;
+  }
+  const hyb::Value *val(int id) const { return p_.values()->Get(id); }
+  bool isWeight(int id) const { return id >= 0 && val(root(id))->kind() == hyb::ValueKind::Weight; }
+  bool isF32(int id) const { return id >= 0 && f32_[root(id)]; }
+  /// The trailing dims (activations) or the weight shape.
+  std::vector<int64_t> shape(int id) const {
+    const hyb::Value *v = val(id);
+    if (isWeight(id)) {
+      const auto *w = a_.weights()->Get(val(root(id))->weight())->shape();
+      return std::vector<int64_t>(w->begin(), w->end());
+    }
+    if (!v->trailing())
+      return {};
+    return std::vector<int64_t>(v->trailing()->begin(), v->trailing()->end());
+  }
+  int64_t last(int id) const {
+    auto s = shape(id);
+    return s.empty() ? 1 : s.back();
+  }
+  int64_t numelTrailing(int id) const {
+    int64_t n = 1;
+    for (int64_t d : shape(id))
+      n *= d;
+    return n;
+  }
+
+private:
+  const hyb::Artifact &a_;
+  const hyb::Program &p_;
+  std::vector<bool> f32_;
+};
+
+/// Attribute readers over the FlatBuffers attrs of an instruction.
+struct InstrAttrs {
+  const hyb::Instr &in;
+  const hyb::Attr *find(const char *k) const {
+    if (!in.attrs())
+      return nullptr;
+    for (const hyb::Attr *a : *in.attrs())
+      if (a->key()->str() == k)
+        return a;
+    return nullptr;
+  }
+  int64_t i(const char *k, int64_t d) const {
+    const hyb::Attr *a = find(k);
+    return !a ? d : a->kind() == hyb::AttrKind::Float ? (int64_t)a->f() : a->i();
+  }
+  double f(const char *k, double d) const {
+    const hyb::Attr *a = find(k);
+    return !a ? d : a->kind() == hyb::AttrKind::Int ? (double)a->i() : a->f();
+  }
+  std::string str(const char *k) const {
+    const hyb::Attr *a = find(k);
+    return a && a->s() ? a->s()->str() : "";
+  }
+  std::vector<double> nums(const char *k) const {
+    std::vector<double> out;
+    const hyb::Attr *a = find(k);
+    if (!a)
+      return out;
+    if (a->floats())
+      for (double v : *a->floats())
+        out.push_back(v);
+    if (a->ints())
+      for (int64_t v : *a->ints())
+        out.push_back((double)v);
+    return out;
+  }
+  bool has(const char *k) const { return find(k) != nullptr; }
+};
+
+inline int combineMode(const std::string &m) {
+  return m == "add" ? 0 : m == "mean" ? 1 : m == "diff" ? 2 : m == "concat" ? 3 : -1;
+}
+
+/// The kernels `in` launches; false (with `why` naming the op and the shape
+/// it refuses) when the CUDA executor has no kernel for it.
+inline bool kernelsFor(const ProgramView &pv, const hyb::Instr &in, std::vector<KernelInst> &out,
+                       std::string &why) {
+  const std::string op = in.op()->str();
+  InstrAttrs at{in};
+  auto input = [&](size_t i) { return i < in.inputs()->size() ? in.inputs()->Get(i) : -1; };
+  auto refuse = [&](const std::string &m) {
+    why = "no CUDA kernel for op '" + op + "': " + m;
+    return false;
+  };
+  auto f32In = [&]() {
+    for (int32_t id : *in.inputs())
+      if (pv.isF32(id))
+        return true;
+    return false;
+  };
+  if (op != "scale" && op != "clamp" && op != "silu" && op != "softplus" && op != "relu2" &&
+      op != "softplus_clamp" && f32In())
+    return refuse("reads an fp32 value (logits); only element-wise ops may follow lm_head");
+  if (op == "linear" || op == "lm_head" || op == "linear_group" || op == "linear_sum" ||
+      op == "fused_linear") {
+    if (op == "lm_head" && at.has("scale"))
+      return refuse("lm_head with a scale attribute");
+    if (op == "fused_linear" && in.inputs()->size() > 2)
+      out.push_back(kn::bias());
+    if ((op == "linear" && in.inputs()->size() == 3 && input(2) >= 0) ||
+        (op == "linear_group" && in.inputs()->size() == 1 + 2 * in.outputs()->size()))
+      out.push_back(kn::bias());
+    return true;  // GEMMs: cuBLASLt
+  }
+  if (op == "swiglu_linear") {
+    out.push_back(kn::swiglu());
+    return true;
+  }
+  if (op == "embedding") {
+    int64_t d = pv.shape(input(0)).back();
+    if (d % 2)
+      return refuse("embedding width " + std::to_string(d) + " is odd");
+    out.push_back(kn::embedding(d));
+    return true;
+  }
+  if (op == "rmsnorm" || op == "add_rmsnorm") {
+    int64_t d = pv.last(input(0));
+    if (d > 16384)
+      return refuse("row width " + std::to_string(d) + " > 16384");
+    out.push_back(kn::rmsnorm(d, op == "add_rmsnorm"));
+    return true;
+  }
+  if (op == "group_norm" || op == "gated_rmsnorm") {
+    int64_t d = pv.last(input(0)), g = at.i("groups", 1);
+    if (d > 12288 || g <= 0 || d % g)
+      return refuse("width " + std::to_string(d) + " with " + std::to_string(g) +
+                    " groups (needs groups | width <= 12288)");
+    bool gated = op == "gated_rmsnorm";
+    out.push_back(kn::groupnorm(d, g, gated, gated && at.i("norm_before_gate", 0) != 0, false));
+    return true;
+  }
+  if (op == "branch_combine") {
+    int64_t da = pv.last(input(0)), db = pv.last(input(1));
+    bool group = at.str("norm") == "group";
+    int mode = combineMode(at.str("mode"));
+    if (mode < 0 || (mode != 3 && da != db) || da + db > 12288)
+      return refuse("mode '" + at.str("mode") + "' on widths " + std::to_string(da) + ", " +
+                    std::to_string(db));
+    int64_t ga = group ? at.i("groups_a", 1) : 0, gb = group ? at.i("groups_b", 1) : 0;
+    if ((ga && da % ga) || (gb && db % gb))
+      return refuse("groups do not divide the branch widths");
+    out.push_back(kn::branchCombine(da, db, ga, gb, mode));
+    return true;
+  }
+  if (op == "silu" || op == "softplus" || op == "relu2" || op == "clamp" || op == "scale") {
+    int code = op == "silu" ? 0 : op == "softplus" ? 1 : op == "relu2" ? 2 : op == "clamp" ? 3 : 4;
+    bool f = pv.isF32(input(0));
+    out.push_back(kn::unary(code, f, f));
+    return true;
+  }
+  if (op == "softplus_clamp") {
+    bool f = pv.isF32(input(0));
+    out.push_back(kn::unary(1, f, f));
+    out.push_back(kn::unary(3, f, f));
+    return true;
+  }
+  if (op == "add" || op == "mul") {
+    auto l = pv.shape(input(0)), r = pv.shape(input(1));
+    bool w = pv.isWeight(input(1));
+    bool ok = w ? r.size() <= l.size() && std::equal(r.begin(), r.end(), l.end() - r.size())
+                : r == l;
+    if (pv.numelTrailing(input(1)) == 1 && w)
+      ok = true;
+    if (!ok || pv.isWeight(input(0)))
+      return refuse("only rhs equal to lhs or a weight equal to lhs's trailing dims broadcasts");
+    out.push_back(kn::binary(op == "mul", w));
+    return true;
+  }
+  if (op == "swiglu") {
+    out.push_back(kn::swiglu());
+    return true;
+  }
+  if (op == "combine" || op == "split") {
+    if (op == "combine" && combineMode(at.str("mode")) < 0)
+      return refuse("unknown mode '" + at.str("mode") + "'");
+    out.push_back(kn::cols());
+    return true;
+  }
+  if (op == "conv1d_causal") {
+    int64_t k = pv.shape(input(1)).back();
+    if (k < 1 || k > 8)
+      return refuse("conv width " + std::to_string(k) + " (1..8)");
+    for (int m = 0; m < 3; ++m)
+      out.push_back(kn::conv(k, m, false));
+    return true;
+  }
+  if (op == "ssd_scan") {
+    int64_t n = pv.shape(input(3)).back();
+    if (n % 4 || n > 256)
+      return refuse("state size " + std::to_string(n) + " (multiple of 4, <= 256)");
+    out.push_back(kn::scan(n, kn::scanSplit(n, false), false));
+    out.push_back(kn::scan(n, kn::scanSplit(n, true), false));
+    return true;
+  }
+  if (op == "mamba2_core") {
+    int64_t n = at.i("state", 0), heads = at.i("heads", 0), hp = at.i("head_dim", 0);
+    int64_t inner = heads * hp, ng = at.i("norm_groups", 1);
+    size_t nParts = in.inputs()->size() - 6;
+    if (nParts != 1 && nParts != 3)
+      return refuse("needs 1 or 3 input parts");
+    int64_t k = pv.shape(input(nParts)).back();
+    if (n % 4 || n > 256 || k < 1 || k > 8)
+      return refuse("state " + std::to_string(n) + ", conv width " + std::to_string(k));
+    if (input(nParts + 5) < 0)
+      return refuse("mamba2_core without a norm weight");
+    if (ng <= 0 || inner % ng || inner > 12288)
+      return refuse("gated norm of width " + std::to_string(inner));
+    if (in.cache() < 0)
+      return refuse("mamba2_core without a cache slot");
+    for (int m = 0; m < 3; ++m)
+      out.push_back(kn::conv(k, m, true));
+    out.push_back(kn::scan(n, kn::scanSplit(n, false), true));
+    out.push_back(kn::scan(n, kn::scanSplit(n, true), true));
+    out.push_back(kn::groupnorm(inner, ng, true, at.i("norm_before_gate", 0) != 0, true));
+    return true;
+  }
+  if (op == "rope" || op == "rope_attention" || op == "attention") {
+    auto q = pv.shape(input(0));
+    if (q.size() != 2)
+      return refuse("q must be [B, L, heads, head_dim]");
+    int64_t dh = q[1];
+    if (dh % 8 || dh > 256)
+      return refuse("head dim " + std::to_string(dh) + " (multiple of 8, <= 256)");
+    std::string st = at.str("scaling.type");
+    if (!st.empty() && st != "linear" && st != "llama3")
+      return refuse("rope scaling '" + st + "'");
+    out.push_back(kn::rope(dh));
+    if (op != "rope") {
+      if (in.cache() < 0)
+        return refuse("attention without a KV cache slot");
+      out.push_back(kn::attnDecode(dh));
+      out.push_back(kn::attnPrefill(dh));
+    }
+    return true;
+  }
+  return refuse("not registered in codegen/KernelPlan.h");
+}
+
+/// Every kernel of every program, by name (the emitter's work list).
+inline bool planArtifact(const hyb::Artifact &a, std::map<std::string, KernelInst> &kernels,
+                         std::string &why) {
+  for (const hyb::Program *p : *a.programs()) {
+    if (p->name()->str() == "train_step")
+      continue;  // training runs on the CPU executor for now
+    ProgramView pv(a, *p);
+    for (const hyb::Instr *in : *p->instrs()) {
+      std::vector<KernelInst> ks;
+      if (!kernelsFor(pv, *in, ks, why)) {
+        why += " (program '" + p->name()->str() + "')";
+        return false;
+      }
+      for (KernelInst &k : ks)
+        kernels.emplace(k.name, k);
+    }
+  }
+  return true;
+}
+
+} // namespace hybrid::codegen
+
+#endif // HYBRID_CODEGEN_KERNELPLAN_H

@@ -1,0 +1,143 @@
+//===- KernelArgs.h - Parameter blocks of the generated CUDA kernels ------===//
+//
+// Every generated kernel takes ONE of these structs by value, so the wrapper
+// signatures the emitter writes stay trivial and the runtime (plain C++, no
+// CUDA headers) fills the same struct and passes its address to
+// cuLaunchKernel. bf16 tensors are `uint16_t *` here (reinterpreted as
+// __nv_bfloat16 in device code). Row strides (`ld*`) are in elements.
+//
+//===----------------------------------------------------------------------===//
+#ifndef HYBRID_CODEGEN_KERNELS_KERNELARGS_H
+#define HYBRID_CODEGEN_KERNELS_KERNELARGS_H
+
+#include <cstdint>
+
+namespace hyb {
+
+using bf16_t = uint16_t;
+
+struct EmbeddingArgs {
+  const int32_t *ids;   // [T]
+  const bf16_t *table;  // [V, D]
+  bf16_t *out;          // [T, D]
+  int T;
+};
+
+/// rmsnorm / add_rmsnorm: sum = x (+ r); out = sum / rms * w.
+struct RowNormArgs {
+  const bf16_t *x, *r;  // r null for plain rmsnorm
+  const float *w;       // [D]
+  bf16_t *sum, *out;    // sum null for plain rmsnorm
+  int T;
+  float eps;
+};
+
+/// group_norm (x -> out) and gated_rmsnorm (y, z -> out); y may be fp32.
+struct GroupNormArgs {
+  const void *x;        // bf16 or fp32 (template parameter)
+  const bf16_t *z;      // gate, gated_rmsnorm only
+  const float *w;
+  bf16_t *out;
+  int T, ldx, ldz;
+  float eps;
+};
+
+/// branch_combine: combine(scale_a * norm(a), scale_b * norm(b)).
+struct BranchCombineArgs {
+  const bf16_t *a, *b;
+  const float *wa, *wb;
+  bf16_t *out;
+  int T, lda, ldb;
+  float eps, scaleA, scaleB;
+};
+
+/// Element-wise unary over n values (silu, softplus, relu2, clamp, scale).
+struct UnaryArgs {
+  const void *x;
+  void *out;
+  int64_t n;
+  float p0, p1;         // clamp lo/hi, scale factor
+};
+
+/// lhs (+|*) rhs[i % rhsN]; swiglu: silu(gs * (g + bg)) * (u + bu).
+struct BinaryArgs {
+  const bf16_t *a;
+  const void *b;        // bf16 activation or fp32 weight
+  const float *biasA, *biasB;  // swiglu biases (may be null)
+  bf16_t *out;
+  int64_t n, bN;
+  int ldA, ldB, width;  // swiglu: strided rows of `width` values
+  float gateScale;
+};
+
+/// Copies `width` columns: dst[t, dcol + i] = src[t, scol + i]; or, for
+/// combine add/mean/diff, out = a (op) b.
+struct ColsArgs {
+  const bf16_t *src, *src2;
+  bf16_t *dst;
+  int T, width, lds, lds2, ldd;
+  int mode;             // 0 copy, 1 add, 2 mean, 3 diff
+};
+
+/// out[t, n] += scale * bias[n] (bias of a GEMM, applied after alpha).
+struct BiasArgs {
+  bf16_t *out;
+  const float *bias;
+  int T, N, ldo;
+  float scale;
+};
+
+/// Depthwise causal conv1d (+ optional SiLU) with a K-1 row state.
+struct ConvArgs {
+  const bf16_t *x;      // [B, L, C] rows of stride ldx
+  const float *w, *bias;  // [C, K], [C] or null
+  float *state;         // [B, K-1, C] or null
+  void *out;            // [B, L, C] fp32 (mamba2_core) or bf16 (conv1d_causal)
+  int B, L, C, ldx;
+  int silu;
+};
+
+/// Mamba-2 scan by the per-token recurrence, fp32 state:
+///   dt = clamp(softplus(dtRaw + dtBias)) (when dtBias) else dtRaw;
+///   h = exp(dt A) h + dt x B^T;  y = C h + D x.
+struct ScanArgs {
+  const void *x;        // [T, H*P] at stride ldx (fp32 or bf16)
+  const void *dt;       // [T, H] at stride lddt (bf16 raw dt or fp32)
+  const float *dtBias, *aLog, *d;
+  const void *bm, *cm;  // [T, G*N] at stride ldbc
+  float *state;         // [B, H, P, N] or null
+  void *y;              // [T, H*P] contiguous (fp32 or bf16)
+  int B, L, H, P, G, ldx, lddt, ldbc;
+  float dtLo, dtHi;
+};
+
+/// One rope/copy job: out[b, off + l, h, :] = rope(in[b, l, h, :]).
+struct RopeJob {
+  const bf16_t *in;
+  bf16_t *out;
+  int H, ldIn, outLen;  // outLen: positions per batch row of `out`
+  int toCache;          // 1: positions start at *pos (KV cache); 0: at 0
+  int rotate;           // 0: plain copy (v, or no rope)
+};
+
+struct RopeArgs {
+  RopeJob job[3];
+  const int32_t *pos;   // [1] tokens already in the caches
+  const float *invFreq; // [rd / 2]
+  int B, L, rd, posFromDevice;  // posFromDevice 0: the positions start at 0
+};
+
+/// Causal GQA attention over a KV cache: queries of this call sit at
+/// positions *pos + l; keys [max(0, p - window + 1), p].
+struct AttnArgs {
+  const bf16_t *q;      // [B, L, Hq, Dh]
+  const bf16_t *k, *v;  // [B, ctx, Hkv, Dh]
+  bf16_t *out;          // [B, L, Hq, Dh]
+  const int32_t *pos;
+  int B, L, Hq, Hkv, ctx, window;
+  float scale;
+};
+
+} // namespace hyb
+
+#endif // HYBRID_CODEGEN_KERNELS_KERNELARGS_H

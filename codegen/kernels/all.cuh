@@ -1,0 +1,8 @@
+//===- all.cuh - Every kernel template (the generated unit includes this) -===//
+#pragma once
+#include "attention.cuh"
+#include "conv.cuh"
+#include "elementwise.cuh"
+#include "norms.cuh"
+#include "rope.cuh"
+#include "scan.cuh"

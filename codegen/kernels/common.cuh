@@ -1,0 +1,64 @@
+//===- common.cuh - Shared device helpers of the kernel templates ---------===//
+//
+// bf16 <-> fp32 loads and stores (math is always fp32), warp and block sums.
+// Header-only; every kernel template includes it. No host code here.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+#include <cuda_bf16.h>
+#include <cstdint>
+
+#include "KernelArgs.h"
+
+namespace hyb {
+
+__device__ __forceinline__ float ld(const bf16_t *p, int64_t i) {
+  return __bfloat162float(reinterpret_cast<const __nv_bfloat16 *>(p)[i]);
+}
+__device__ __forceinline__ float ld(const float *p, int64_t i) { return p[i]; }
+__device__ __forceinline__ void st(bf16_t *p, int64_t i, float v) {
+  reinterpret_cast<__nv_bfloat16 *>(p)[i] = __float2bfloat16(v);
+}
+__device__ __forceinline__ void st(float *p, int64_t i, float v) { p[i] = v; }
+
+__device__ __forceinline__ float siluf(float x) { return x / (1.f + __expf(-x)); }
+__device__ __forceinline__ float softplusf(float x) { return x > 20.f ? x : log1pf(expf(x)); }
+
+__device__ __forceinline__ float warpSum(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1)
+    v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+__device__ __forceinline__ float warpMax(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1)
+    v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
+/// Sum over the block (blockDim.x a multiple of 32, <= 1024); every thread
+/// gets the result. `scratch` holds 33 floats; reusable after the call.
+__device__ __forceinline__ float blockSum(float v, float *scratch) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  v = warpSum(v);
+  __syncthreads();
+  if (lane == 0)
+    scratch[warp] = v;
+  __syncthreads();
+  float s = lane < nw ? scratch[lane] : 0.f;
+  s = warpSum(s);
+  return s;
+}
+__device__ __forceinline__ float blockMax(float v, float *scratch) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  v = warpMax(v);
+  __syncthreads();
+  if (lane == 0)
+    scratch[warp] = v;
+  __syncthreads();
+  float s = lane < nw ? scratch[lane] : -INFINITY;
+  return warpMax(s);
+}
+
+} // namespace hyb

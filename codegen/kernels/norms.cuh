@@ -1,0 +1,154 @@
+//===- norms.cuh - rmsnorm, add_rmsnorm, group_norm, gated_rmsnorm, -------===//
+//                 branch_combine: one block per row, fp32 statistics
+//
+// D (the row width) is a template parameter: each thread keeps its
+// ceil(D / Threads) values in registers, so a row is read once.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+#include "common.cuh"
+
+namespace hyb {
+
+/// add_rmsnorm (Add) or rmsnorm: one block of Threads per row.
+template <int D, bool Add, int Threads>
+__device__ __forceinline__ void rmsnorm_kernel(const RowNormArgs &a) {
+  static_assert(D > 0 && D <= 16384, "rmsnorm: row width out of range");
+  static_assert(Threads % 32 == 0, "rmsnorm: threads must be whole warps");
+  constexpr int PerThread = (D + Threads - 1) / Threads;
+  __shared__ float scratch[33];
+  const int64_t row = blockIdx.x;
+  if (row >= a.T)
+    return;
+  float v[PerThread];
+  float ss = 0.f;
+#pragma unroll
+  for (int i = 0; i < PerThread; ++i) {
+    int c = threadIdx.x + i * Threads;
+    float x = 0.f;
+    if (c < D) {
+      x = ld(a.x, row * D + c);
+      if (Add)
+        x += ld(a.r, row * D + c);
+      // The residual stream is stored in bf16: normalise what is stored.
+      if (Add) {
+        st(a.sum, row * D + c, x);
+        x = ld(a.sum, row * D + c);
+      }
+    }
+    v[i] = x;
+    ss += x * x;
+  }
+  ss = blockSum(ss, scratch);
+  const float inv = rsqrtf(ss / D + a.eps);
+#pragma unroll
+  for (int i = 0; i < PerThread; ++i) {
+    int c = threadIdx.x + i * Threads;
+    if (c < D)
+      st(a.out, row * D + c, v[i] * inv * a.w[c]);
+  }
+}
+
+/// group_norm (Gated false) or gated_rmsnorm (Gated true) of a row of D in
+/// G groups; XT is the element type of x (fp32 scan output or bf16).
+template <int D, int G, bool Gated, bool NormBeforeGate, typename XT, int Threads>
+__device__ __forceinline__ void groupnorm_kernel(const GroupNormArgs &a) {
+  static_assert(D > 0 && D <= 16384 && G > 0 && D % G == 0, "groupnorm: G must divide D");
+  constexpr int GS = D / G;
+  __shared__ float row[D];
+  __shared__ float scratch[33];
+  const int64_t t = blockIdx.x;
+  if (t >= a.T)
+    return;
+  const XT *x = static_cast<const XT *>(a.x) + t * a.ldx;
+  for (int c = threadIdx.x; c < D; c += Threads) {
+    float v = ld(x, c);
+    if (Gated && !NormBeforeGate)
+      v *= siluf(ld(a.z, t * a.ldz + c));
+    row[c] = v;
+  }
+  __syncthreads();
+  for (int g = 0; g < G; ++g) {
+    float mean = 0.f;
+    if (!Gated) {
+      float s = 0.f;
+      for (int c = threadIdx.x; c < GS; c += Threads)
+        s += row[g * GS + c];
+      mean = blockSum(s, scratch) / GS;
+    }
+    float ss = 0.f;
+    for (int c = threadIdx.x; c < GS; c += Threads) {
+      float d = row[g * GS + c] - mean;
+      ss += d * d;
+    }
+    const float inv = rsqrtf(blockSum(ss, scratch) / GS + a.eps);
+    for (int c = threadIdx.x; c < GS; c += Threads) {
+      int cc = g * GS + c;
+      float r = (row[cc] - mean) * inv * a.w[cc];
+      if (Gated && NormBeforeGate)
+        r *= siluf(ld(a.z, t * a.ldz + cc));
+      st(a.out, t * D + cc, r);
+    }
+  }
+}
+
+/// Normalises a row of W values held in `row` (shared) in place: rms (G = 0)
+/// or group norm with G groups; then * w * scale.
+template <int W, int G, int Threads>
+__device__ __forceinline__ void normRowInPlace(float *row, const float *w, float eps, float scale,
+                                               float *scratch) {
+  constexpr int Groups = G == 0 ? 1 : G;
+  static_assert(W % Groups == 0, "branch_combine: groups must divide the width");
+  constexpr int GS = W / Groups;
+  for (int g = 0; g < Groups; ++g) {
+    float mean = 0.f;
+    if (G != 0) {
+      float s = 0.f;
+      for (int c = threadIdx.x; c < GS; c += Threads)
+        s += row[g * GS + c];
+      mean = blockSum(s, scratch) / GS;
+    }
+    float ss = 0.f;
+    for (int c = threadIdx.x; c < GS; c += Threads) {
+      float d = row[g * GS + c] - mean;
+      ss += d * d;
+    }
+    const float inv = rsqrtf(blockSum(ss, scratch) / GS + eps);
+    __syncthreads();
+    for (int c = threadIdx.x; c < GS; c += Threads)
+      row[g * GS + c] = (row[g * GS + c] - mean) * inv * w[g * GS + c] * scale;
+    __syncthreads();
+  }
+}
+
+/// branch_combine: Mode 0 add, 1 mean, 2 diff, 3 concat. GA/GB: 0 = rms.
+template <int DA, int DB, int GA, int GB, int Mode, int Threads>
+__device__ __forceinline__ void branch_combine_kernel(const BranchCombineArgs &a) {
+  static_assert(Mode == 3 || DA == DB, "branch_combine: add/mean/diff need equal widths");
+  __shared__ float ra[DA];
+  __shared__ float rb[DB];
+  __shared__ float scratch[33];
+  const int64_t t = blockIdx.x;
+  if (t >= a.T)
+    return;
+  for (int c = threadIdx.x; c < DA; c += Threads)
+    ra[c] = ld(a.a, t * a.lda + c);
+  for (int c = threadIdx.x; c < DB; c += Threads)
+    rb[c] = ld(a.b, t * a.ldb + c);
+  __syncthreads();
+  normRowInPlace<DA, GA, Threads>(ra, a.wa, a.eps, a.scaleA, scratch);
+  normRowInPlace<DB, GB, Threads>(rb, a.wb, a.eps, a.scaleB, scratch);
+  if (Mode == 3) {
+    for (int c = threadIdx.x; c < DA; c += Threads)
+      st(a.out, t * (DA + DB) + c, ra[c]);
+    for (int c = threadIdx.x; c < DB; c += Threads)
+      st(a.out, t * (DA + DB) + DA + c, rb[c]);
+  } else {
+    for (int c = threadIdx.x; c < DA; c += Threads) {
+      float r = Mode == 0 ? ra[c] + rb[c] : Mode == 1 ? (ra[c] + rb[c]) * 0.5f : ra[c] - rb[c];
+      st(a.out, t * DA + c, r);
+    }
+  }
+}
+
+} // namespace hyb

@@ -1,0 +1,1096 @@
+//===- CudaSession.cpp - The CUDA executor (driver API, cuBLASLt, graphs) -===//
+//
+// One launcher per op name (the `launchOp` switch below) next to the kernel
+// plan of codegen/KernelPlan.h, which says which generated kernels an op
+// uses and which shapes it refuses (checked for every instruction before
+// anything runs).
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/cuda/CudaSession.h"
+
+#include "codegen/KernelPlan.h"
+#include "codegen/kernels/KernelArgs.h"
+
+#include <cublasLt.h>
+#include <cuda.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <random>
+#include <tuple>
+
+namespace hybrid {
+namespace {
+
+using codegen::InstrAttrs;
+using codegen::KernelInst;
+using codegen::ProgramView;
+namespace kn = codegen::kn;
+
+Status cudaStatus(CUresult r, const char *expr, const char *file, int line) {
+  if (r == CUDA_SUCCESS)
+    return Status();
+  const char *name = nullptr, *msg = nullptr;
+  cuGetErrorName(r, &name);
+  cuGetErrorString(r, &msg);
+  std::string m = strCat("CUDA error ", name ? name : "?", " (", msg ? msg : "", ") in ", expr);
+  if (r == CUDA_ERROR_OUT_OF_MEMORY)
+    m = "out of GPU memory: " + m + " (try a smaller --batch or --max-context)";
+  return Status::error(m, file, line);
+}
+Status cudaStatus(cublasStatus_t r, const char *expr, const char *file, int line) {
+  if (r == CUBLAS_STATUS_SUCCESS)
+    return Status();
+  return Status::error(strCat("cuBLASLt error ", cublasLtGetStatusName(r), " (",
+                              cublasLtGetStatusString(r), ") in ", expr),
+                       file, line);
+}
+
+// Every CUDA driver / cuBLASLt call goes through this one macro.
+#define HYB_CUDA(expr)                                                                       \
+  do {                                                                                       \
+    ::hybrid::Status st_ = cudaStatus((expr), #expr, __FILE__, __LINE__);                    \
+    if (!st_.ok())                                                                           \
+      return st_;                                                                            \
+  } while (0)
+
+uint16_t toBf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u)
+    return 0x7fc0;
+  u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest even
+  return static_cast<uint16_t>(u >> 16);
+}
+float fromBf16(uint16_t h) {
+  uint32_t u = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+int64_t prod(const flatbuffers::Vector<int64_t> *v) {
+  int64_t p = 1;
+  for (int64_t d : *v)
+    p *= d;
+  return p;
+}
+
+bool envOn(const char *name, bool dflt) {
+  const char *v = std::getenv(name);
+  if (!v || !*v)
+    return dflt;
+  return std::string(v) != "0";
+}
+
+/// The device-side context: one per process and device 0.
+struct Device {
+  CUdevice dev = 0;
+  CUcontext ctx = nullptr;
+  std::string name;
+  static StatusOr<Device *> get() {
+    static Device d;
+    static Status init = d.init();
+    if (!init.ok())
+      return init;
+    HYB_CUDA(cuCtxSetCurrent(d.ctx));
+    return &d;
+  }
+  Status init() {
+    CUresult r = cuInit(0);
+    if (r == CUDA_ERROR_NO_DEVICE || r == CUDA_ERROR_NOT_FOUND)
+      return HYBRID_ERROR("no CUDA device found (cuInit: no device); run with --device cpu");
+    HYB_CUDA(r);
+    int n = 0;
+    HYB_CUDA(cuDeviceGetCount(&n));
+    if (n == 0)
+      return HYBRID_ERROR("no CUDA device found; run with --device cpu");
+    HYB_CUDA(cuDeviceGet(&dev, 0));
+    char buf[256] = {0};
+    HYB_CUDA(cuDeviceGetName(buf, sizeof buf, dev));
+    name = buf;
+    HYB_CUDA(cuDevicePrimaryCtxRetain(&ctx, dev));
+    return Status();
+  }
+};
+
+struct DevBuf {
+  CUdeviceptr p = 0;
+  size_t bytes = 0;
+  DevBuf() = default;
+  DevBuf(const DevBuf &) = delete;  // owns device memory
+  DevBuf &operator=(const DevBuf &) = delete;
+  DevBuf(DevBuf &&o) noexcept : p(o.p), bytes(o.bytes) { o.p = 0, o.bytes = 0; }
+  Status alloc(size_t n) {
+    if (n <= bytes)
+      return Status();
+    if (p)
+      cuMemFree(p);
+    p = 0;
+    bytes = 0;
+    HYB_CUDA(cuMemAlloc(&p, std::max<size_t>(n, 256)));
+    bytes = n;
+    return Status();
+  }
+  ~DevBuf() {
+    if (p)
+      cuMemFree(p);
+  }
+};
+
+/// Buffers of one run shape: the activation arena and the per-op scratch.
+struct Workspace {
+  DevBuf arena, scratch, ids;
+  int64_t tokens = 0;
+};
+
+struct Slot {
+  DevBuf k, v, conv, ssm;
+  int64_t maxContext = 0;
+};
+
+class CudaSession : public Session {
+public:
+  CudaSession(const Model &model, int64_t batch) : model_(model), batch_(batch) {}
+  ~CudaSession() override {
+    if (graphExec_)
+      cuGraphExecDestroy(graphExec_);
+    for (auto &kv : gemmCache_) {
+      cublasLtMatmulDescDestroy(std::get<0>(kv.second).desc);
+      cublasLtMatrixLayoutDestroy(std::get<0>(kv.second).a);
+      cublasLtMatrixLayoutDestroy(std::get<0>(kv.second).b);
+      cublasLtMatrixLayoutDestroy(std::get<0>(kv.second).c);
+    }
+    if (lt_)
+      cublasLtDestroy(lt_);
+    if (module_)
+      cuModuleUnload(module_);
+    if (stream_)
+      cuStreamDestroy(stream_);
+    if (hostPinned_)
+      cuMemFreeHost(hostPinned_);
+  }
+
+  Status init();
+  Status forward(const int32_t *ids, int64_t seq, std::vector<float> *logits) override;
+  int64_t position() const override { return pos_; }
+  void reset() override {
+    pos_ = 0;
+    (void)zeroCaches();
+  }
+
+  // Bench hooks.
+  Status enqueue(int64_t seq);  // the program for seq, on the stream, ids already uploaded
+  Status uploadIds(const int32_t *ids, int64_t seq);
+  Status sync() {
+    HYB_CUDA(cuStreamSynchronize(stream_));
+    return Status();
+  }
+  CUstream stream() const { return stream_; }
+  void setPosition(int64_t p) { pos_ = p; }
+  double weightBytes() const { return weightBytes_; }
+  double decodeCacheBytes(int64_t ctx) const;
+  const std::string &deviceName() const { return dev_->name; }
+
+private:
+  struct Ref {
+    CUdeviceptr p = 0;
+    std::vector<int64_t> shape;  // full: [B, L, trailing] or the weight's shape
+    bool f32 = false;
+    int64_t last() const { return shape.back(); }
+    int64_t rows() const {
+      int64_t n = 1;
+      for (size_t i = 0; i + 1 < shape.size(); ++i)
+        n *= shape[i];
+      return n;
+    }
+    int64_t numel() const { return rows() * last(); }
+  };
+  struct Gemm {
+    cublasLtMatmulDesc_t desc;
+    cublasLtMatrixLayout_t a, b, c;
+    cublasLtMatmulAlgo_t algo;
+  };
+
+  Status zeroCaches();
+  Status runProgram(const hyb::Program &p, const ProgramView &pv, int64_t seq, Workspace &ws);
+  Status launchOp(const hyb::Program &p, const ProgramView &pv, const hyb::Instr &in,
+                  int64_t seq, Workspace &ws);
+  Status launch(const KernelInst &k, unsigned gx, unsigned gy, unsigned gz, size_t smem,
+                const void *args);
+  Status launch1d(const KernelInst &k, int64_t n, const void *args) {
+    int64_t blocks = std::min<int64_t>((n + k.threads - 1) / k.threads, 8192);
+    return launch(k, (unsigned)std::max<int64_t>(blocks, 1), 1, 1, 0, args);
+  }
+  /// out[T, N] (ldo) = alpha * x[T, K] (ldx) W[N, K]^T + beta * out.
+  Status gemm(CUdeviceptr x, int64_t ldx, CUdeviceptr w, CUdeviceptr out, int64_t ldo, int64_t T,
+              int64_t K, int64_t N, float alpha, float beta, bool outF32);
+  int64_t scratchPerToken(const hyb::Program &p, const ProgramView &pv) const;
+
+  const Model &model_;
+  int64_t batch_;
+  int64_t pos_ = 0;
+  Device *dev_ = nullptr;
+  CUstream stream_ = nullptr;
+  CUmodule module_ = nullptr;
+  std::map<std::string, CUfunction> fns_;
+  std::vector<DevBuf> weights_;
+  std::vector<bool> weightBf16_;
+  double weightBytes_ = 0;
+  std::vector<Slot> slots_;
+  std::map<int, DevBuf> invFreq_;  // per instruction index of a rope op
+  std::map<const hyb::Instr *, int> instrIndex_;
+  DevBuf posDev_, gemmWs_;
+  void *hostPinned_ = nullptr;     // [0]: pos, [1..]: ids staging
+  size_t hostPinnedBytes_ = 0;
+  Workspace prefillWs_, decodeWs_;
+  cublasLtHandle_t lt_ = nullptr;
+  std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int, int, int>,
+           std::tuple<Gemm>>
+      gemmCache_;
+  const hyb::Program *prefill_ = nullptr, *decode_ = nullptr;
+  std::unique_ptr<ProgramView> prefillView_, decodeView_;
+  int64_t scratchPrefill_ = 0, scratchDecode_ = 0;
+  bool useGraph_ = true, syncEach_ = false;
+  CUgraphExec graphExec_ = nullptr;
+};
+
+Status CudaSession::init() {
+  const hyb::Artifact &a = model_.artifact().root();
+  if (!a.fatbin() || a.fatbin()->size() == 0)
+    return HYBRID_ERROR("the artifact has no CUDA kernels (target '",
+                        a.target() ? a.target()->str() : "?",
+                        "'): compile it with `hybridc compile --target cuda`");
+  HYBRID_ASSIGN_OR_RETURN(dev_, Device::get());
+  useGraph_ = envOn("HYBRIDC_CUDA_GRAPH", true);
+  syncEach_ = envOn("HYBRIDC_CUDA_SYNC", false);
+  HYB_CUDA(cuStreamCreate(&stream_, CU_STREAM_NON_BLOCKING));
+  // The fatbin, copied to an 8-byte aligned buffer for the loader.
+  std::vector<uint64_t> image((a.fatbin()->size() + 7) / 8);
+  std::memcpy(image.data(), a.fatbin()->data(), a.fatbin()->size());
+  HYB_CUDA(cuModuleLoadData(&module_, image.data()));
+  prefill_ = model_.artifact().program("prefill");
+  decode_ = model_.artifact().program("decode");
+  if (!prefill_ || !decode_)
+    return HYBRID_ERROR("the artifact lacks a prefill or decode program");
+  prefillView_ = std::make_unique<ProgramView>(a, *prefill_);
+  decodeView_ = std::make_unique<ProgramView>(a, *decode_);
+  // supports(): every op of both programs has its kernels in the fatbin.
+  weightBf16_.assign(a.weights()->size(), false);
+  for (const hyb::Program *p : {prefill_, decode_}) {
+    const ProgramView &pv = p == prefill_ ? *prefillView_ : *decodeView_;
+    int idx = 0;
+    for (const hyb::Instr *in : *p->instrs()) {
+      instrIndex_[in] = idx++;
+      std::vector<KernelInst> ks;
+      std::string why;
+      if (!codegen::kernelsFor(pv, *in, ks, why))
+        return HYBRID_ERROR(why, " (program '", p->name()->str(), "')");
+      for (const KernelInst &k : ks) {
+        if (fns_.count(k.name))
+          continue;
+        CUfunction f;
+        CUresult r = cuModuleGetFunction(&f, module_, k.name.c_str());
+        if (r == CUDA_ERROR_NOT_FOUND)
+          return HYBRID_ERROR("kernel '", k.name, "' of op '", in->op()->str(),
+                              "' is not in the artifact's fatbin: recompile with "
+                              "`hybridc compile --target cuda` of this hybridc");
+        HYB_CUDA(r);
+        fns_[k.name] = f;
+      }
+      // GEMM operands and embedding tables are bf16 on the device.
+      std::string op = in->op()->str();
+      bool gemmOp = op == "linear" || op == "lm_head" || op == "linear_group" ||
+                    op == "linear_sum" || op == "fused_linear" || op == "swiglu_linear" ||
+                    op == "embedding";
+      if (gemmOp)
+        for (int32_t id : *in->inputs())
+          if (pv.isWeight(id) && pv.shape(id).size() == 2)
+            weightBf16_[pv.val(pv.root(id))->weight()] = true;
+    }
+  }
+  // Attention decode keeps a row of scores per query in dynamic shared memory.
+  const int64_t maxCtx = model_.maxContext();
+  for (auto &[name, f] : fns_)
+    if (name.rfind("hyb_attn_decode_", 0) == 0) {
+      int64_t bytes = maxCtx * 4;
+      if (bytes > 200 * 1024)
+        return HYBRID_ERROR("attention decode keeps ", maxCtx,
+                            " scores in shared memory; max context must be <= 51200");
+      HYB_CUDA(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, (int)bytes));
+    }
+  // Weights.
+  weights_.resize(a.weights()->size());
+  for (size_t i = 0; i < weights_.size(); ++i) {
+    const std::vector<float> &w = model_.weight((int)i);
+    if (weightBf16_[i]) {
+      std::vector<uint16_t> h(w.size());
+      for (size_t j = 0; j < w.size(); ++j)
+        h[j] = toBf16(w[j]);
+      HYBRID_RETURN_IF_ERROR(weights_[i].alloc(h.size() * 2));
+      HYB_CUDA(cuMemcpyHtoD(weights_[i].p, h.data(), h.size() * 2));
+      weightBytes_ += h.size() * 2.0;
+    } else {
+      HYBRID_RETURN_IF_ERROR(weights_[i].alloc(w.size() * 4));
+      HYB_CUDA(cuMemcpyHtoD(weights_[i].p, w.data(), w.size() * 4));
+      weightBytes_ += w.size() * 4.0;
+    }
+  }
+  // Caches.
+  int64_t n = a.caches() ? a.caches()->size() : 0;
+  slots_.resize(n);
+  for (int64_t i = 0; i < n; ++i) {
+    const hyb::Cache *c = a.caches()->Get(i);
+    Slot &s = slots_[i];
+    if (c->kv() && c->kv()->size()) {
+      s.maxContext = c->kv()->Get(0);
+      HYBRID_RETURN_IF_ERROR(s.k.alloc(batch_ * prod(c->kv()) * 2));
+      HYBRID_RETURN_IF_ERROR(s.v.alloc(batch_ * prod(c->kv()) * 2));
+    }
+    if (c->conv() && c->conv()->size())
+      HYBRID_RETURN_IF_ERROR(s.conv.alloc(batch_ * prod(c->conv()) * 4));
+    if (c->ssm() && c->ssm()->size())
+      HYBRID_RETURN_IF_ERROR(s.ssm.alloc(batch_ * prod(c->ssm()) * 4));
+  }
+  HYBRID_RETURN_IF_ERROR(zeroCaches());
+  HYBRID_RETURN_IF_ERROR(posDev_.alloc(16));
+  HYBRID_RETURN_IF_ERROR(gemmWs_.alloc(32u << 20));
+  HYB_CUDA(cublasLtCreate(&lt_));
+  scratchPrefill_ = scratchPerToken(*prefill_, *prefillView_);
+  scratchDecode_ = scratchPerToken(*decode_, *decodeView_);
+  // Decode buffers are allocated once: the captured graph keeps their addresses.
+  decodeWs_.tokens = batch_;
+  HYBRID_RETURN_IF_ERROR(decodeWs_.arena.alloc(decode_->arena_bytes_per_token() * batch_));
+  HYBRID_RETURN_IF_ERROR(decodeWs_.scratch.alloc(scratchDecode_ * batch_));
+  HYBRID_RETURN_IF_ERROR(decodeWs_.ids.alloc(batch_ * 4));
+  return Status();
+}
+
+Status CudaSession::zeroCaches() {
+  for (Slot &s : slots_)
+    for (DevBuf *b : {&s.k, &s.v, &s.conv, &s.ssm})
+      if (b->p)
+        HYB_CUDA(cuMemsetD8Async(b->p, 0, b->bytes, stream_));
+  HYB_CUDA(cuStreamSynchronize(stream_));
+  return Status();
+}
+
+double CudaSession::decodeCacheBytes(int64_t ctx) const {
+  double bytes = 0;
+  for (const Slot &s : slots_) {
+    if (s.k.p)
+      bytes += 2.0 * (double)s.k.bytes * ctx / s.maxContext;
+    bytes += 2.0 * s.conv.bytes + 2.0 * s.ssm.bytes;  // read + write
+  }
+  return bytes;
+}
+
+int64_t CudaSession::scratchPerToken(const hyb::Program &p, const ProgramView &pv) const {
+  int64_t best = 0;
+  for (const hyb::Instr *in : *p.instrs()) {
+    std::string op = in->op()->str();
+    InstrAttrs at{*in};
+    int64_t need = 0;
+    if (op == "mamba2_core") {
+      int64_t inner = at.i("heads", 0) * at.i("head_dim", 0);
+      int64_t conv = inner + 2 * at.i("groups", 1) * at.i("state", 0);
+      need = (conv + inner) * 4;
+    } else if (op == "swiglu_linear") {
+      need = 4 * pv.last(in->outputs()->Get(0)) + 64;
+    } else if (op == "rope_attention" || op == "attention") {
+      need = 2 * pv.numelTrailing(in->inputs()->Get(0)) + 64;
+    }
+    best = std::max(best, need);
+  }
+  return best;
+}
+
+Status CudaSession::launch(const KernelInst &k, unsigned gx, unsigned gy, unsigned gz,
+                           size_t smem, const void *args) {
+  auto it = fns_.find(k.name);
+  if (it == fns_.end())
+    return HYBRID_ERROR("kernel '", k.name, "' was not loaded");
+  void *params[] = {const_cast<void *>(args)};
+  HYB_CUDA(cuLaunchKernel(it->second, gx, gy, gz, (unsigned)k.threads, 1, 1, (unsigned)smem,
+                          stream_, params, nullptr));
+  if (syncEach_) {
+    Status s = cudaStatus(cuStreamSynchronize(stream_), k.name.c_str(), __FILE__, __LINE__);
+    if (!s.ok())
+      return s.context("kernel " + k.name);
+  }
+  return Status();
+}
+
+int alignOf(uint64_t v) {
+  int a = 256;
+  while (a > 1 && v % a)
+    a /= 2;
+  return a;
+}
+
+Status CudaSession::gemm(CUdeviceptr x, int64_t ldx, CUdeviceptr w, CUdeviceptr out, int64_t ldo,
+                         int64_t T, int64_t K, int64_t N, float alpha, float beta, bool outF32) {
+  int alA = alignOf(w), alB = std::min(alignOf(x), alignOf(ldx * 2)),
+      alC = std::min(alignOf(out), alignOf(ldo * (outF32 ? 4 : 2)));
+  auto key = std::make_tuple(T, K, N, ldx, ldo, (int)outF32 | (beta != 0.f ? 2 : 0), alB, alC);
+  auto it = gemmCache_.find(key);
+  if (it == gemmCache_.end()) {
+    Gemm g;
+    HYB_CUDA(cublasLtMatmulDescCreate(&g.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+    HYB_CUDA(cublasLtMatmulDescSetAttribute(g.desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
+    HYB_CUDA(cublasLtMatmulDescSetAttribute(g.desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
+    // Column-major view: D (N x T, ld ldo) = W^T-op (N x K) * x (K x T, ld ldx).
+    HYB_CUDA(cublasLtMatrixLayoutCreate(&g.a, CUDA_R_16BF, K, N, K));
+    HYB_CUDA(cublasLtMatrixLayoutCreate(&g.b, CUDA_R_16BF, K, T, ldx));
+    HYB_CUDA(cublasLtMatrixLayoutCreate(&g.c, outF32 ? CUDA_R_32F : CUDA_R_16BF, N, T, ldo));
+    cublasLtMatmulPreference_t pref;
+    HYB_CUDA(cublasLtMatmulPreferenceCreate(&pref));
+    size_t wsBytes = gemmWs_.bytes;
+    uint32_t a32 = alA, b32 = alB, c32 = alC;
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &wsBytes,
+                                         sizeof wsBytes);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &a32, 4);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &b32, 4);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &c32, 4);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &c32, 4);
+    cublasLtMatmulHeuristicResult_t res;
+    int found = 0;
+    cublasStatus_t hs =
+        cublasLtMatmulAlgoGetHeuristic(lt_, g.desc, g.a, g.b, g.c, g.c, pref, 1, &res, &found);
+    cublasLtMatmulPreferenceDestroy(pref);
+    HYB_CUDA(hs);
+    if (found == 0)
+      return HYBRID_ERROR("cuBLASLt has no algorithm for the GEMM [", T, " x ", K, "] x [", N,
+                          " x ", K, "]^T");
+    g.algo = res.algo;
+    it = gemmCache_.emplace(key, std::make_tuple(g)).first;
+  }
+  Gemm &g = std::get<0>(it->second);
+  HYB_CUDA(cublasLtMatmul(lt_, g.desc, &alpha, (const void *)w, g.a, (const void *)x, g.b, &beta,
+                          (const void *)out, g.c, (void *)out, g.c, &g.algo, (void *)gemmWs_.p,
+                          gemmWs_.bytes, stream_));
+  return Status();
+}
+
+Status CudaSession::uploadIds(const int32_t *ids, int64_t seq) {
+  const int64_t T = batch_ * seq;
+  const int64_t V = model_.vocab();
+  for (int64_t t = 0; t < T; ++t)
+    if (ids[t] < 0 || ids[t] >= V)
+      return HYBRID_ERROR("embedding: token id ", ids[t], " at position ", t,
+                          " is outside the vocabulary [0, ", V, ")");
+  size_t need = 16 + T * 4;
+  if (need > hostPinnedBytes_) {
+    if (hostPinned_)
+      cuMemFreeHost(hostPinned_);
+    hostPinned_ = nullptr;
+    HYB_CUDA(cuMemAllocHost(&hostPinned_, need));
+    hostPinnedBytes_ = need;
+  }
+  Workspace &ws = seq == 1 ? decodeWs_ : prefillWs_;
+  HYBRID_RETURN_IF_ERROR(ws.ids.alloc(T * 4));
+  int32_t *h = static_cast<int32_t *>(hostPinned_);
+  h[0] = (int32_t)pos_;
+  std::memcpy(h + 4, ids, T * 4);
+  HYB_CUDA(cuMemcpyHtoDAsync(posDev_.p, h, 4, stream_));
+  HYB_CUDA(cuMemcpyHtoDAsync(ws.ids.p, h + 4, T * 4, stream_));
+  return Status();
+}
+
+Status CudaSession::enqueue(int64_t seq) {
+  const bool dec = seq == 1;
+  const hyb::Program &p = dec ? *decode_ : *prefill_;
+  const ProgramView &pv = dec ? *decodeView_ : *prefillView_;
+  if (!dec) {
+    const int64_t T = batch_ * seq;
+    HYBRID_RETURN_IF_ERROR(prefillWs_.arena.alloc(p.arena_bytes_per_token() * T));
+    HYBRID_RETURN_IF_ERROR(prefillWs_.scratch.alloc(scratchPrefill_ * T));
+    prefillWs_.tokens = T;
+    return runProgram(p, pv, seq, prefillWs_);
+  }
+  if (!useGraph_)
+    return runProgram(p, pv, 1, decodeWs_);
+  if (!graphExec_) {
+    // Capture once: every pointer of the decode program is fixed; the token
+    // ids and the position are read from device buffers the host updates.
+    HYB_CUDA(cuStreamBeginCapture(stream_, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
+    Status s = runProgram(p, pv, 1, decodeWs_);
+    CUgraph graph = nullptr;
+    CUresult e = cuStreamEndCapture(stream_, &graph);
+    HYBRID_RETURN_IF_ERROR(s);
+    HYB_CUDA(e);
+    HYB_CUDA(cuGraphInstantiate(&graphExec_, graph, 0));
+    HYB_CUDA(cuGraphDestroy(graph));
+  }
+  HYB_CUDA(cuGraphLaunch(graphExec_, stream_));
+  return Status();
+}
+
+Status CudaSession::forward(const int32_t *ids, int64_t seq, std::vector<float> *logits) {
+  if (seq <= 0)
+    return HYBRID_ERROR("forward needs at least one token per sequence");
+  if (pos_ + seq > model_.maxContext())
+    return HYBRID_ERROR("context full: ", pos_, " + ", seq,
+                        " tokens exceed the compiled maximum of ", model_.maxContext(),
+                        " (hybridc compile --max-context)");
+  HYBRID_RETURN_IF_ERROR(uploadIds(ids, seq));
+  HYBRID_RETURN_IF_ERROR(enqueue(seq));
+  const hyb::Program &p = seq == 1 ? *decode_ : *prefill_;
+  const ProgramView &pv = seq == 1 ? *decodeView_ : *prefillView_;
+  Workspace &ws = seq == 1 ? decodeWs_ : prefillWs_;
+  int outId = p.outputs()->Get(0);
+  int root = pv.root(outId);
+  const int64_t T = batch_ * seq;
+  const int64_t n = T * pv.numelTrailing(outId);
+  CUdeviceptr src = ws.arena.p + pv.val(root)->offset_per_token() * T;
+  logits->resize(n);
+  if (pv.isF32(outId)) {
+    HYB_CUDA(cuMemcpyDtoHAsync(logits->data(), src, n * 4, stream_));
+    HYB_CUDA(cuStreamSynchronize(stream_));
+  } else {
+    std::vector<uint16_t> h(n);
+    HYB_CUDA(cuMemcpyDtoHAsync(h.data(), src, n * 2, stream_));
+    HYB_CUDA(cuStreamSynchronize(stream_));
+    for (int64_t i = 0; i < n; ++i)
+      (*logits)[i] = fromBf16(h[i]);
+  }
+  pos_ += seq;
+  return Status();
+}
+
+Status CudaSession::runProgram(const hyb::Program &p, const ProgramView &pv, int64_t seq,
+                               Workspace &ws) {
+  for (const hyb::Instr *in : *p.instrs()) {
+    Status s = launchOp(p, pv, *in, seq, ws);
+    if (!s.ok())
+      return s.context("op '" + in->op()->str() + "'");
+  }
+  return Status();
+}
+
+Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const hyb::Instr &in,
+                             int64_t seq, Workspace &ws) {
+  (void)p;
+  const std::string op = in.op()->str();
+  InstrAttrs at{in};
+  const int64_t B = batch_, L = seq, T = B * L;
+  auto ref = [&](int id) -> Ref {
+    Ref r;
+    if (id < 0)
+      return r;
+    int root = pv.root(id);
+    const hyb::Value *v = pv.val(root);
+    if (v->kind() == hyb::ValueKind::Weight) {
+      r.p = weights_[v->weight()].p;
+      r.shape = pv.shape(id);
+      r.f32 = !weightBf16_[v->weight()];
+      return r;
+    }
+    r.shape = {B, L};
+    for (int64_t d : pv.shape(id))
+      r.shape.push_back(d);
+    if (v->kind() == hyb::ValueKind::Input)
+      r.p = ws.ids.p;
+    else
+      r.p = ws.arena.p + v->offset_per_token() * T;
+    r.f32 = pv.isF32(id);
+    return r;
+  };
+  auto inRef = [&](size_t i) { return ref(i < in.inputs()->size() ? in.inputs()->Get(i) : -1); };
+  auto outRef = [&](size_t i) { return ref(in.outputs()->Get(i)); };
+  auto bf = [](CUdeviceptr d) { return reinterpret_cast<::hyb::bf16_t *>(d); };
+  auto f32p = [](CUdeviceptr d) { return reinterpret_cast<float *>(d); };
+  const int nIn = (int)in.inputs()->size();
+  Slot *slot = in.cache() >= 0 ? &slots_[in.cache()] : nullptr;
+
+  // --- GEMMs (cuBLASLt) ---------------------------------------------------
+  if (op == "linear" || op == "lm_head" || op == "fused_linear") {
+    Ref x = inRef(0), w = inRef(1), o = outRef(0);
+    const int64_t K = w.shape[1], N = w.shape[0];
+    float scale = op == "fused_linear" ? (float)at.f("scale", 1.0) : 1.f;
+    Ref bias, resid;
+    if (op == "linear" && nIn == 3)
+      bias = inRef(2);
+    if (op == "fused_linear") {
+      std::vector<double> seg = at.nums("operandSegmentSizes");
+      if (seg.size() == 4) {
+        int i = 2;
+        if (seg[2] > 0)
+          bias = inRef(i++);
+        if (seg[3] > 0)
+          resid = inRef(i++);
+      } else {
+        for (int i = 2; i < nIn; ++i) {
+          Ref r = inRef(i);
+          if (r.p)
+            (r.shape.size() == 1 ? bias : resid) = r;
+        }
+      }
+    }
+    float beta = 0.f;
+    if (resid.p) {
+      if (resid.p != o.p)
+        HYB_CUDA(cuMemcpyDtoDAsync(o.p, resid.p, T * N * 2, stream_));
+      beta = 1.f;
+    }
+    HYBRID_RETURN_IF_ERROR(gemm(x.p, K, w.p, o.p, N, T, K, N, scale, beta, o.f32));
+    if (bias.p) {
+      ::hyb::BiasArgs a{bf(o.p), f32p(bias.p), (int)T, (int)N, (int)N, scale};
+      HYBRID_RETURN_IF_ERROR(launch1d(kn::bias(), T * N, &a));
+    }
+    return Status();
+  }
+  if (op == "linear_group") {
+    const int n = (int)in.outputs()->size();
+    std::vector<double> scales = at.nums("scales");
+    bool biased = nIn == 1 + 2 * n;
+    Ref x = inRef(0);
+    for (int i = 0; i < n; ++i) {
+      Ref w = inRef(1 + i), o = outRef(i);
+      float s = scales.size() == (size_t)n ? (float)scales[i] : 1.f;
+      const int64_t K = w.shape[1], N = w.shape[0];
+      HYBRID_RETURN_IF_ERROR(gemm(x.p, K, w.p, o.p, N, T, K, N, s, 0.f, false));
+      if (biased) {
+        Ref b = inRef(1 + n + i);
+        if (b.p) {
+          ::hyb::BiasArgs a{bf(o.p), f32p(b.p), (int)T, (int)N, (int)N, s};
+          HYBRID_RETURN_IF_ERROR(launch1d(kn::bias(), T * N, &a));
+        }
+      }
+    }
+    return Status();
+  }
+  if (op == "linear_sum") {
+    const int n = nIn / 2;
+    std::vector<double> scales = at.nums("scales");
+    Ref o = outRef(0);
+    for (int i = 0; i < n; ++i) {
+      Ref x = inRef(i), w = inRef(n + i);
+      float s = scales.size() == (size_t)n ? (float)scales[i] : 1.f;
+      const int64_t K = w.shape[1], N = w.shape[0];
+      HYBRID_RETURN_IF_ERROR(gemm(x.p, K, w.p, o.p, N, T, K, N, s, i ? 1.f : 0.f, false));
+    }
+    return Status();
+  }
+  if (op == "swiglu_linear") {
+    Ref x = inRef(0), wg = inRef(1), wu = inRef(2), o = outRef(0);
+    const int64_t K = wg.shape[1], N = wg.shape[0];
+    CUdeviceptr g = ws.scratch.p, u = ws.scratch.p + ((T * N * 2 + 255) / 256) * 256;
+    HYBRID_RETURN_IF_ERROR(gemm(x.p, K, wg.p, g, N, T, K, N, 1.f, 0.f, false));
+    HYBRID_RETURN_IF_ERROR(gemm(x.p, K, wu.p, u, N, T, K, N, 1.f, 0.f, false));
+    ::hyb::BinaryArgs a{};
+    a.a = bf(g);
+    a.b = reinterpret_cast<const void *>(u);
+    if (nIn == 5) {
+      a.biasA = f32p(inRef(3).p);
+      a.biasB = f32p(inRef(4).p);
+    }
+    a.out = bf(o.p);
+    a.n = T * N;
+    a.ldA = a.ldB = a.width = (int)N;
+    a.gateScale = (float)at.f("gate_scale", 1.0);
+    return launch1d(kn::swiglu(), T * N, &a);
+  }
+  // --- Norms ----------------------------------------------------------------
+  if (op == "embedding") {
+    Ref table = inRef(0), o = outRef(0);
+    ::hyb::EmbeddingArgs a{reinterpret_cast<const int32_t *>(ws.ids.p), bf(table.p), bf(o.p), (int)T};
+    KernelInst k = kn::embedding(table.shape[1]);
+    return launch(k, (unsigned)T, 1, 1, 0, &a);
+  }
+  if (op == "rmsnorm" || op == "add_rmsnorm") {
+    bool add = op == "add_rmsnorm";
+    Ref x = inRef(0);
+    ::hyb::RowNormArgs a{};
+    a.x = bf(x.p);
+    a.r = add ? bf(inRef(1).p) : nullptr;
+    a.w = f32p(inRef(add ? 2 : 1).p);
+    a.sum = add ? bf(outRef(0).p) : nullptr;
+    a.out = bf(outRef(add ? 1 : 0).p);
+    a.T = (int)x.rows();
+    a.eps = (float)at.f("eps", 1e-5);
+    return launch(kn::rmsnorm(x.last(), add), (unsigned)x.rows(), 1, 1, 0, &a);
+  }
+  if (op == "group_norm" || op == "gated_rmsnorm") {
+    bool gated = op == "gated_rmsnorm";
+    Ref x = inRef(0);
+    ::hyb::GroupNormArgs a{};
+    a.x = reinterpret_cast<const void *>(x.p);
+    a.z = gated ? bf(inRef(1).p) : nullptr;
+    a.w = f32p(inRef(gated ? 2 : 1).p);
+    a.out = bf(outRef(0).p);
+    a.T = (int)x.rows();
+    a.ldx = a.ldz = (int)x.last();
+    a.eps = (float)at.f("eps", 1e-5);
+    KernelInst k = kn::groupnorm(x.last(), at.i("groups", 1), gated,
+                                 gated && at.i("norm_before_gate", 0) != 0, false);
+    return launch(k, (unsigned)x.rows(), 1, 1, 0, &a);
+  }
+  if (op == "branch_combine") {
+    Ref ra = inRef(0), rb = inRef(1);
+    bool group = at.str("norm") == "group";
+    ::hyb::BranchCombineArgs a{};
+    a.a = bf(ra.p);
+    a.b = bf(rb.p);
+    a.wa = f32p(inRef(2).p);
+    a.wb = f32p(inRef(3).p);
+    a.out = bf(outRef(0).p);
+    a.T = (int)ra.rows();
+    a.lda = (int)ra.last();
+    a.ldb = (int)rb.last();
+    a.eps = (float)at.f("eps", 1e-5);
+    a.scaleA = (float)at.f("scale_a", 1.0);
+    a.scaleB = (float)at.f("scale_b", 1.0);
+    KernelInst k = kn::branchCombine(ra.last(), rb.last(), group ? at.i("groups_a", 1) : 0,
+                                     group ? at.i("groups_b", 1) : 0,
+                                     codegen::combineMode(at.str("mode")));
+    return launch(k, (unsigned)ra.rows(), 1, 1, 0, &a);
+  }
+  // --- Element-wise ---------------------------------------------------------
+  if (ProgramView::isUnary(op)) {
+    Ref x = inRef(0), o = outRef(0);
+    auto run = [&](int code, CUdeviceptr src, float p0, float p1) {
+      ::hyb::UnaryArgs a{reinterpret_cast<const void *>(src), reinterpret_cast<void *>(o.p),
+                       x.numel(), p0, p1};
+      return launch1d(kn::unary(code, x.f32, o.f32), x.numel(), &a);
+    };
+    float lo = (float)at.f("min", 0), hi = (float)at.f("max", 0);
+    if (op == "silu")
+      return run(0, x.p, 0, 0);
+    if (op == "softplus")
+      return run(1, x.p, 0, 0);
+    if (op == "relu2")
+      return run(2, x.p, 0, 0);
+    if (op == "clamp")
+      return run(3, x.p, lo, hi);
+    if (op == "scale")
+      return run(4, x.p, (float)at.f("factor", 1.0), 0);
+    HYBRID_RETURN_IF_ERROR(run(1, x.p, 0, 0));  // softplus_clamp
+    return run(3, o.p, lo, hi);
+  }
+  if (op == "add" || op == "mul") {
+    Ref l = inRef(0), r = inRef(1), o = outRef(0);
+    ::hyb::BinaryArgs a{};
+    a.a = bf(l.p);
+    a.b = reinterpret_cast<const void *>(r.p);
+    a.out = bf(o.p);
+    a.n = l.numel();
+    int64_t rn = 1;
+    for (int64_t d : r.shape)
+      rn *= d;
+    a.bN = rn;
+    return launch1d(kn::binary(op == "mul", r.f32), a.n, &a);
+  }
+  if (op == "swiglu") {
+    Ref g = inRef(0), u = inRef(1), o = outRef(0);
+    ::hyb::BinaryArgs a{};
+    a.a = bf(g.p);
+    a.b = reinterpret_cast<const void *>(u.p);
+    a.out = bf(o.p);
+    a.n = g.numel();
+    a.ldA = a.ldB = a.width = (int)g.last();
+    a.gateScale = 1.f;
+    return launch1d(kn::swiglu(), a.n, &a);
+  }
+  if (op == "split") {
+    Ref x = inRef(0);
+    int64_t col = 0;
+    for (size_t i = 0; i < in.outputs()->size(); ++i) {
+      Ref o = outRef(i);
+      ::hyb::ColsArgs a{bf(x.p) + col, nullptr, bf(o.p), (int)x.rows(), (int)o.last(),
+                      (int)x.last(), 0, (int)o.last(), 0};
+      HYBRID_RETURN_IF_ERROR(launch1d(kn::cols(), x.rows() * o.last(), &a));
+      col += o.last();
+    }
+    return Status();
+  }
+  if (op == "combine") {
+    Ref ra = inRef(0), rb = inRef(1), o = outRef(0);
+    int mode = codegen::combineMode(at.str("mode"));
+    if (mode == 3) {
+      ::hyb::ColsArgs a{bf(ra.p), nullptr, bf(o.p), (int)ra.rows(), (int)ra.last(), (int)ra.last(),
+                      0, (int)o.last(), 0};
+      HYBRID_RETURN_IF_ERROR(launch1d(kn::cols(), ra.numel(), &a));
+      ::hyb::ColsArgs b{bf(rb.p), nullptr, bf(o.p) + ra.last(), (int)rb.rows(), (int)rb.last(),
+                      (int)rb.last(), 0, (int)o.last(), 0};
+      return launch1d(kn::cols(), rb.numel(), &b);
+    }
+    if (ra.last() != rb.last())
+      return HYBRID_ERROR("combine: widths ", ra.last(), " and ", rb.last(), " differ");
+    ::hyb::ColsArgs a{bf(ra.p), bf(rb.p), bf(o.p), (int)ra.rows(), (int)ra.last(), (int)ra.last(),
+                    (int)rb.last(), (int)o.last(), mode + 1};
+    return launch1d(kn::cols(), ra.numel(), &a);
+  }
+  // --- Mamba-2 --------------------------------------------------------------
+  auto convLaunch = [&](const ::hyb::bf16_t *x, int ldx, const float *w, const float *bias,
+                        float *state, CUdeviceptr out, int64_t C, int64_t K, bool silu,
+                        bool outF32) -> Status {
+    ::hyb::ConvArgs a{x, w, bias, state, reinterpret_cast<void *>(out), (int)B, (int)L, (int)C,
+                    ldx, silu ? 1 : 0};
+    if (L < 16 || L < K - 1) {
+      return launch1d(kn::conv(K, 0, outF32), B * C, &a);
+    }
+    HYBRID_RETURN_IF_ERROR(launch1d(kn::conv(K, 1, outF32), T * C, &a));
+    if (state)
+      return launch1d(kn::conv(K, 2, outF32), B * (K - 1) * C, &a);
+    return Status();
+  };
+  auto scanLaunch = [&](::hyb::ScanArgs &a, int64_t N, bool f32) -> Status {
+    bool dec = L <= 4;
+    int split = kn::scanSplit(N, dec);
+    int rows = 128 / split;
+    return launch(kn::scan(N, split, f32), (unsigned)((a.P + rows - 1) / rows), (unsigned)a.H,
+                  (unsigned)B, 0, &a);
+  };
+  if (op == "conv1d_causal") {
+    Ref x = inRef(0), w = inRef(1), o = outRef(0);
+    Ref bias = nIn > 2 ? inRef(2) : Ref();
+    return convLaunch(bf(x.p), (int)x.last(), f32p(w.p), bias.p ? f32p(bias.p) : nullptr,
+                      slot && slot->conv.p ? f32p(slot->conv.p) : nullptr, o.p, x.last(),
+                      w.shape.back(), false, false);
+  }
+  if (op == "ssd_scan") {
+    Ref x = inRef(0), dt = inRef(1), al = inRef(2), bm = inRef(3), cm = inRef(4), o = outRef(0);
+    Ref d = nIn > 5 ? inRef(5) : Ref();
+    ::hyb::ScanArgs a{};
+    a.x = reinterpret_cast<const void *>(x.p);
+    a.dt = reinterpret_cast<const void *>(dt.p);
+    a.aLog = f32p(al.p);
+    a.d = d.p ? f32p(d.p) : nullptr;
+    a.bm = reinterpret_cast<const void *>(bm.p);
+    a.cm = reinterpret_cast<const void *>(cm.p);
+    a.state = slot && slot->ssm.p ? f32p(slot->ssm.p) : nullptr;
+    a.y = reinterpret_cast<void *>(o.p);
+    a.B = (int)B, a.L = (int)L, a.H = (int)x.shape[2], a.P = (int)x.shape[3];
+    a.G = (int)bm.shape[2];
+    a.ldx = (int)(a.H * a.P), a.lddt = a.H, a.ldbc = (int)(a.G * bm.shape[3]);
+    return scanLaunch(a, bm.shape[3], false);
+  }
+  if (op == "mamba2_core") {
+    const int nParts = nIn - 6;
+    const int64_t H = at.i("heads", 0), P = at.i("head_dim", 0), G = at.i("groups", 1),
+                  N = at.i("state", 0);
+    const int64_t inner = H * P, gn = G * N, convDim = inner + 2 * gn;
+    const ::hyb::bf16_t *z, *xbc, *dt;
+    int ldz, ldxbc, lddt;
+    if (nParts == 1) {
+      Ref part = inRef(0);
+      if (part.last() != inner + convDim + H)
+        return HYBRID_ERROR("mamba2_core: zxbcdt width ", part.last(), " is not ",
+                            inner + convDim + H);
+      z = bf(part.p);
+      xbc = z + inner;
+      dt = z + inner + convDim;
+      ldz = ldxbc = lddt = (int)part.last();
+    } else {
+      Ref rz = inRef(0), rx = inRef(1), rd = inRef(2);
+      z = bf(rz.p), xbc = bf(rx.p), dt = bf(rd.p);
+      ldz = (int)rz.last(), ldxbc = (int)rx.last(), lddt = (int)rd.last();
+    }
+    Ref cw = inRef(nParts), cb = inRef(nParts + 1), dtb = inRef(nParts + 2),
+        alog = inRef(nParts + 3), dd = inRef(nParts + 4), nw = inRef(nParts + 5), o = outRef(0);
+    const int64_t K = cw.shape.back();
+    CUdeviceptr conv = ws.scratch.p;
+    CUdeviceptr y = conv + ((T * convDim * 4 + 255) / 256) * 256;
+    HYBRID_RETURN_IF_ERROR(convLaunch(xbc, ldxbc, f32p(cw.p), cb.p ? f32p(cb.p) : nullptr,
+                                      f32p(slot->conv.p), conv, convDim, K, true, true));
+    ::hyb::ScanArgs a{};
+    const float *convF = f32p(conv);
+    a.x = convF;
+    a.dt = dt;
+    a.dtBias = f32p(dtb.p);
+    a.aLog = f32p(alog.p);
+    a.d = dd.p ? f32p(dd.p) : nullptr;
+    a.bm = convF + inner;
+    a.cm = convF + inner + gn;
+    a.state = f32p(slot->ssm.p);
+    a.y = reinterpret_cast<void *>(y);
+    a.B = (int)B, a.L = (int)L, a.H = (int)H, a.P = (int)P, a.G = (int)G;
+    a.ldx = (int)convDim, a.lddt = lddt, a.ldbc = (int)convDim;
+    std::vector<double> lim = at.nums("dt_limit");
+    a.dtLo = lim.size() == 2 ? (float)lim[0] : 0.f;
+    a.dtHi = lim.size() == 2 ? (float)lim[1] : INFINITY;
+    if (lim.empty())
+      a.dtLo = -INFINITY;
+    HYBRID_RETURN_IF_ERROR(scanLaunch(a, N, true));
+    ::hyb::GroupNormArgs g{};
+    g.x = reinterpret_cast<const void *>(y);
+    g.z = z;
+    g.w = f32p(nw.p);
+    g.out = bf(o.p);
+    g.T = (int)T;
+    g.ldx = (int)inner;
+    g.ldz = ldz;
+    g.eps = (float)at.f("eps", 1e-5);
+    KernelInst k = kn::groupnorm(inner, at.i("norm_groups", 1), true,
+                                 at.i("norm_before_gate", 0) != 0, true);
+    return launch(k, (unsigned)T, 1, 1, 0, &g);
+  }
+  // --- RoPE and attention ---------------------------------------------------
+  if (op == "rope" || op == "rope_attention" || op == "attention") {
+    Ref q = inRef(0);
+    const int64_t Hq = q.shape[2], Dh = q.shape[3];
+    ::hyb::RopeArgs ra{};
+    ra.B = (int)B, ra.L = (int)L;
+    int64_t rd = at.i("rotary_dim", 0);
+    ra.rd = (int)(rd == 0 ? Dh : rd);
+    ra.pos = reinterpret_cast<const int32_t *>(posDev_.p);
+    bool rotate = op != "attention";
+    if (rotate) {
+      int idx = instrIndex_[&in];
+      auto it = invFreq_.find(idx + (L == 1 ? 1 << 20 : 0));
+      if (it == invFreq_.end()) {
+        std::vector<float> inv(ra.rd / 2);
+        // As cpu::ropeInvFreq (and transformers): fp64 formula rounded to fp32.
+        const double theta = at.f("theta", 10000.0), kPi = 3.14159265358979323846;
+        std::string type = at.str("scaling.type");
+        for (int i = 0; i < ra.rd / 2; ++i) {
+          double f = 1.0 / std::pow(theta, (double)(2 * i) / (double)ra.rd);
+          if (type == "linear") {
+            f /= at.f("scaling.factor", 1.0);
+          } else if (type == "llama3") {
+            double factor = at.f("scaling.factor", 1.0), lo = at.f("scaling.low_freq_factor", 1.0),
+                   hi = at.f("scaling.high_freq_factor", 4.0),
+                   old = (double)at.i("scaling.original_max_position", 8192);
+            double wavelen = 2.0 * kPi / f;
+            if (wavelen > old / lo)
+              f /= factor;
+            else if (wavelen >= old / hi) {
+              double s = (old / wavelen - lo) / (hi - lo);
+              f = (1.0 - s) * f / factor + s * f;
+            }
+          }
+          inv[i] = (float)f;
+        }
+        DevBuf &buf = invFreq_[idx + (L == 1 ? 1 << 20 : 0)];
+        HYBRID_RETURN_IF_ERROR(buf.alloc(std::max<size_t>(inv.size(), 1) * 4));
+        HYB_CUDA(cuMemcpyHtoD(buf.p, inv.data(), inv.size() * 4));
+        it = invFreq_.find(idx + (L == 1 ? 1 << 20 : 0));
+      }
+      ra.invFreq = f32p(it->second.p);
+    }
+    if (op == "rope") {
+      Ref o = outRef(0);
+      ra.posFromDevice = 1;
+      ra.job[0] = {bf(q.p), bf(o.p), (int)Hq, (int)(Hq * Dh), (int)L, 0, 1};
+      return launch(kn::rope(Dh), (unsigned)T, 1, 1, 0, &ra);
+    }
+    Ref k = inRef(1), v = inRef(2), o = outRef(0);
+    const int64_t Hkv = k.shape[2];
+    if (!slot || !slot->k.p)
+      return HYBRID_ERROR("attention without a KV cache slot");
+    CUdeviceptr qs = ws.scratch.p;
+    ra.posFromDevice = 1;
+    ra.job[0] = {bf(q.p), bf(qs), (int)Hq, (int)(Hq * Dh), (int)L, 0, rotate ? 1 : 0};
+    ra.job[1] = {bf(k.p), bf(slot->k.p), (int)Hkv, (int)(Hkv * Dh), (int)slot->maxContext, 1,
+                 rotate ? 1 : 0};
+    ra.job[2] = {bf(v.p), bf(slot->v.p), (int)Hkv, (int)(Hkv * Dh), (int)slot->maxContext, 1, 0};
+    HYBRID_RETURN_IF_ERROR(launch(kn::rope(Dh), (unsigned)T, 3, 1, 0, &ra));
+    ::hyb::AttnArgs aa{};
+    aa.q = bf(qs);
+    aa.k = bf(slot->k.p);
+    aa.v = bf(slot->v.p);
+    aa.out = bf(o.p);
+    aa.pos = ra.pos;
+    aa.B = (int)B, aa.L = (int)L, aa.Hq = (int)Hq, aa.Hkv = (int)Hkv;
+    aa.ctx = (int)slot->maxContext;
+    aa.window = (int)at.i("window", 0);
+    double scale = at.f("scale", 0.0);
+    aa.scale = (float)(scale > 0 ? scale : 1.0 / std::sqrt((double)Dh));
+    if (L <= 8)
+      return launch(kn::attnDecode(Dh), (unsigned)Hq, (unsigned)L, (unsigned)B,
+                    (size_t)slot->maxContext * 4, &aa);
+    return launch(kn::attnPrefill(Dh), (unsigned)((L + 63) / 64), (unsigned)Hq, (unsigned)B, 0,
+                  &aa);
+  }
+  return HYBRID_ERROR("no CUDA launcher for op '", op, "'");
+}
+
+} // namespace
+
+StatusOr<std::unique_ptr<Session>> createCudaSession(const Model &model, int64_t batch) {
+  if (batch <= 0)
+    return HYBRID_ERROR("batch must be positive, got ", batch);
+  auto s = std::make_unique<CudaSession>(model, batch);
+  HYBRID_RETURN_IF_ERROR(s->init());
+  return std::unique_ptr<Session>(std::move(s));
+}
+
+StatusOr<CudaBenchResult> cudaBench(const Model &model, int64_t batch, int64_t seq,
+                                    int64_t decodeTokens, int reps) {
+  auto made = createCudaSession(model, batch);
+  if (!made.ok())
+    return made.status();
+  auto *s = static_cast<CudaSession *>(made.value().get());
+  CudaBenchResult r;
+  r.device = s->deviceName();
+  r.weightBytes = s->weightBytes();
+  r.decodeCacheBytes = s->decodeCacheBytes(seq);
+  std::mt19937 rng(1234);
+  std::uniform_int_distribution<int32_t> tok(0, (int32_t)model.vocab() - 1);
+  std::vector<int32_t> ids(batch * seq), one(batch);
+  for (auto &v : ids)
+    v = tok(rng);
+  for (auto &v : one)
+    v = tok(rng);
+  CUevent e0, e1;
+  HYB_CUDA(cuEventCreate(&e0, CU_EVENT_DEFAULT));
+  HYB_CUDA(cuEventCreate(&e1, CU_EVENT_DEFAULT));
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  // Prefill: each run starts from position 0 (caches zeroed outside the timing).
+  std::vector<double> pre;
+  for (int i = 0; i < reps + 2; ++i) {
+    s->reset();
+    HYBRID_RETURN_IF_ERROR(s->uploadIds(ids.data(), seq));
+    HYB_CUDA(cuEventRecord(e0, s->stream()));
+    HYBRID_RETURN_IF_ERROR(s->enqueue(seq));
+    HYB_CUDA(cuEventRecord(e1, s->stream()));
+    HYBRID_RETURN_IF_ERROR(s->sync());
+    float ms = 0;
+    HYB_CUDA(cuEventElapsedTime(&ms, e0, e1));
+    if (i >= 2)
+      pre.push_back(ms);
+  }
+  r.prefillMs = median(pre);
+  // Decode at context `seq`: after the prefill, time `decodeTokens` steps, each
+  // at its own position, `reps` rounds (the position is rewound each round).
+  s->reset();
+  HYBRID_RETURN_IF_ERROR(s->uploadIds(ids.data(), seq));
+  HYBRID_RETURN_IF_ERROR(s->enqueue(seq));
+  HYBRID_RETURN_IF_ERROR(s->sync());
+  const int64_t steps = std::max<int64_t>(1, std::min(decodeTokens, model.maxContext() - seq));
+  std::vector<double> dec;
+  for (int round = 0; round < reps + 1; ++round) {
+    s->setPosition(seq);
+    HYBRID_RETURN_IF_ERROR(s->uploadIds(one.data(), 1));
+    HYBRID_RETURN_IF_ERROR(s->enqueue(1));  // warm-up (and graph capture the first time)
+    HYBRID_RETURN_IF_ERROR(s->sync());
+    s->setPosition(seq);
+    HYB_CUDA(cuEventRecord(e0, s->stream()));
+    for (int64_t t = 0; t < steps; ++t) {
+      s->setPosition(seq + t);
+      HYBRID_RETURN_IF_ERROR(s->uploadIds(one.data(), 1));
+      HYBRID_RETURN_IF_ERROR(s->enqueue(1));
+      HYBRID_RETURN_IF_ERROR(s->sync());  // the pinned staging buffer is reused
+    }
+    HYB_CUDA(cuEventRecord(e1, s->stream()));
+    HYBRID_RETURN_IF_ERROR(s->sync());
+    float ms = 0;
+    HYB_CUDA(cuEventElapsedTime(&ms, e0, e1));
+    if (round >= 1)
+      dec.push_back(ms / steps);
+  }
+  r.decodeMsPerToken = median(dec);
+  cuEventDestroy(e0);
+  cuEventDestroy(e1);
+  return r;
+}
+
+} // namespace hybrid
