@@ -34,6 +34,8 @@ struct PlannedValue {
   std::vector<int64_t> trailing;
   int weight = -1, aliasOf = -1;
   int64_t bytesPerToken = 0, offsetPerToken = 0;
+  int64_t bytesFixed = 0, offsetFixed = 0;
+  int gradOf = -1;
   int def = -1, lastUse = -1;  // instruction indices; -1 = before the program
 };
 
@@ -82,6 +84,10 @@ void addAttr(std::map<std::string, PlannedAttr> &out, const std::string &key, At
   } else if (auto arr = dyn_cast<DenseF64ArrayAttr>(a)) {
     p.kind = hyb::AttrKind::Floats;
     p.floats.assign(arr.asArrayRef().begin(), arr.asArrayRef().end());
+  } else if (auto arr = dyn_cast<DenseBoolArrayAttr>(a)) {
+    p.kind = hyb::AttrKind::Ints;
+    for (bool v : arr.asArrayRef())
+      p.ints.push_back(v);
   } else if (auto bn = dyn_cast<mlir::hybrid::BranchNormAttr>(a)) {
     p.kind = hyb::AttrKind::Str;
     p.s = mlir::hybrid::stringifyBranchNorm(bn.getValue()).str();
@@ -117,20 +123,44 @@ int layerOf(StringRef name) {
 
 int64_t dimOf(Value v, int i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
 
-class Planner {
-public:
-  Planner(func::FuncOp fn, const ModelSpec &spec, const ArtifactOptions &opts)
-      : fn(fn), spec(spec), opts(opts), weights(listWeights(spec)) {
-    for (auto [i, w] : llvm::enumerate(weights))
-      weightIndex[w.name] = static_cast<int>(i);
+/// Weights and cache slots shared by all programs of an artifact.
+struct Shared {
+  std::vector<WeightInfo> weights;
+  llvm::StringMap<int> weightIndex;
+  std::vector<PlannedCache> caches;
+  std::map<std::pair<int, std::string>, int> slots;
+  int64_t maxContext = 0;
+
+  /// The cache slot of `layer` for `kind` ("kv" or "mamba"), created on first use.
+  int slot(int layer, const char *kind) {
+    auto key = std::make_pair(layer, std::string(kind));
+    auto it = slots.find(key);
+    if (it != slots.end())
+      return it->second;
+    PlannedCache c;
+    c.layer = layer;
+    caches.push_back(c);
+    slots[key] = static_cast<int>(caches.size()) - 1;
+    return static_cast<int>(caches.size()) - 1;
   }
+};
+
+/// Plans one function into one program: value numbering, instructions,
+/// arena offsets.
+class ProgramPlanner {
+public:
+  ProgramPlanner(func::FuncOp fn, Shared &shared, bool stateful)
+      : fn(fn), shared(shared), stateful(stateful) {}
 
   llvm::Error plan() {
-    if (fn.getNumArguments() != 1)
-      return fail(fn, "the forward function must take token ids only");
-    int ids = newValue(hyb::ValueKind::Input, hyb::DType::I32, {});
-    ids_ = ids;
-    valueId[fn.getArgument(0)] = ids;
+    for (BlockArgument arg : fn.getArguments()) {
+      auto t = dyn_cast<RankedTensorType>(arg.getType());
+      if (!t || t.getRank() != 2 || !t.getElementType().isSignlessInteger(32))
+        return fail(fn, "arguments must be [batch, seq] int32 token tensors");
+      int id = newValue(hyb::ValueKind::Input, hyb::DType::I32, {});
+      valueId[arg] = id;
+      inputs.push_back(id);
+    }
     for (Operation &op : fn.getBody().front()) {
       if (auto ret = dyn_cast<func::ReturnOp>(op)) {
         for (Value v : ret.getOperands())
@@ -142,48 +172,52 @@ public:
     }
     if (outputs.empty())
       return fail(fn, "returns nothing");
+    // Gradient outputs name their weight.
+    if (auto names = fn->getAttrOfType<ArrayAttr>("hybrid.grad_names")) {
+      if (names.size() + 1 != outputs.size())
+        return fail(fn, "hybrid.grad_names does not match the results");
+      for (auto [i, n] : llvm::enumerate(names)) {
+        auto it = shared.weightIndex.find(cast<StringAttr>(n).getValue());
+        if (it == shared.weightIndex.end())
+          return fail(fn, "gradient of unknown weight " + cast<StringAttr>(n).getValue());
+        values[outputs[i + 1]].gradOf = it->second;
+      }
+    }
     assignOffsets();
     return llvm::Error::success();
   }
 
-  std::string serialize(PlanSummary *summary) {
-    fb::FlatBufferBuilder b(1 << 16);
-    std::vector<fb::Offset<hyb::Weight>> ws;
-    for (const WeightInfo &w : weights)
-      ws.push_back(hyb::CreateWeightDirect(b, w.name.c_str(), w.hfName.c_str(), &w.shape,
-                                           hyb::DType::F32));
-    std::vector<fb::Offset<hyb::Cache>> cs;
-    for (const PlannedCache &c : caches)
-      cs.push_back(hyb::CreateCacheDirect(b, c.layer, c.kv.empty() ? nullptr : &c.kv,
-                                          c.conv.empty() ? nullptr : &c.conv,
-                                          c.ssm.empty() ? nullptr : &c.ssm));
-    // Prefill and decode run the same instruction list on the CPU: every
-    // stateful kernel reads its cache at the sequence's position, so decode is
-    // the program at L = 1. Backends may give decode other kernels.
-    std::vector<fb::Offset<hyb::Program>> ps;
-    for (auto [name, maxSeq] : {std::pair<const char *, int64_t>{"prefill", 0}, {"decode", 1}})
-      ps.push_back(program(b, name, maxSeq));
-    auto model = hyb::CreateModelDirect(
-        b, spec.name.c_str(), spec.family.c_str(), spec.vocab, spec.dModel,
-        static_cast<int64_t>(spec.blocks.size()), opts.maxContext, spec.tieEmbeddings);
-    std::string producer = std::string("hybridc ") + ::hybrid::kProducerVersion;
-    std::vector<fb::Offset<hyb::Kernel>> kernels;
-    auto root = hyb::CreateArtifactDirect(b, ::hybrid::kFormatVersion, producer.c_str(),
-                                          opts.target.c_str(), model,
-                                          opts.sourceMlir.c_str(), &ws, &cs, &ps, &kernels,
-                                          nullptr);
-    hyb::FinishArtifactBuffer(b, root);
-    if (summary) {
-      summary->arenaBytesPerToken = arenaPerToken;
-      summary->sumBytesPerToken = 0;
-      for (auto &v : values)
-        if (v.kind == hyb::ValueKind::Activation)
-          summary->sumBytesPerToken += v.bytesPerToken;
-      summary->instructions = static_cast<int64_t>(instrs.size());
-      summary->caches = static_cast<int64_t>(caches.size());
+  fb::Offset<hyb::Program> serialize(fb::FlatBufferBuilder &b, const char *name, int64_t maxSeq) {
+    std::vector<fb::Offset<hyb::Value>> vs;
+    for (const PlannedValue &v : values)
+      vs.push_back(hyb::CreateValueDirect(b, v.kind, v.dtype, &v.trailing, v.weight, v.aliasOf,
+                                          v.offsetPerToken, v.bytesPerToken, v.offsetFixed,
+                                          v.bytesFixed, v.gradOf));
+    std::vector<fb::Offset<hyb::Instr>> is;
+    for (const PlannedInstr &in : instrs) {
+      std::vector<fb::Offset<hyb::Attr>> as;
+      for (auto &[key, a] : in.attrs)
+        as.push_back(hyb::CreateAttrDirect(b, key.c_str(), a.kind, a.i, a.f,
+                                           a.s.empty() ? nullptr : a.s.c_str(),
+                                           a.ints.empty() ? nullptr : &a.ints,
+                                           a.floats.empty() ? nullptr : &a.floats));
+      is.push_back(hyb::CreateInstrDirect(b, in.op.c_str(), &in.inputs, &in.outputs, &as, in.cache));
     }
-    return std::string(reinterpret_cast<const char *>(b.GetBufferPointer()), b.GetSize());
+    return hyb::CreateProgramDirect(b, name, &vs, &is, &inputs, &outputs, arenaPerToken, maxSeq,
+                                    fixedBytes);
   }
+
+  void summarize(PlanSummary *summary) const {
+    summary->arenaBytesPerToken = arenaPerToken;
+    summary->sumBytesPerToken = 0;
+    for (auto &v : values)
+      if (v.kind == hyb::ValueKind::Activation)
+        summary->sumBytesPerToken += v.bytesPerToken;
+    summary->instructions = static_cast<int64_t>(instrs.size());
+  }
+
+  int64_t arenaBytesPerToken() const { return arenaPerToken; }
+  int64_t fixedArenaBytes() const { return fixedBytes; }
 
 private:
   int newValue(hyb::ValueKind kind, hyb::DType dtype, std::vector<int64_t> trailing) {
@@ -212,45 +246,49 @@ private:
     values[r].lastUse = std::max(values[r].lastUse, at);
   }
 
-  /// The cache slot of `layer` for `kind` ("kv" or "mamba"), created on first use.
-  int slot(int layer, const char *kind) {
-    auto key = std::make_pair(layer, std::string(kind));
-    auto it = slots.find(key);
-    if (it != slots.end() && (layer >= 0 || std::string(kind) == "kv"))
-      return it->second;
-    PlannedCache c;
-    c.layer = layer;
-    caches.push_back(c);
-    slots[key] = static_cast<int>(caches.size()) - 1;
-    return static_cast<int>(caches.size()) - 1;
+  /// A new value for result `r`: an activation when its leading dims are the
+  /// dynamic [batch, seq], a fixed-size value when its shape is static.
+  llvm::Expected<int> resultValue(Operation &op, Value r, int at) {
+    auto t = dyn_cast<RankedTensorType>(r.getType());
+    if (!t || !t.getElementType().isF32())
+      return fail(&op, "results must be f32 tensors");
+    int id;
+    if (t.getRank() >= 2 && t.isDynamicDim(0) && t.isDynamicDim(1)) {
+      std::vector<int64_t> trailing(t.getShape().begin() + 2, t.getShape().end());
+      for (int64_t d : trailing)
+        if (ShapedType::isDynamic(d))
+          return fail(&op, "only the batch and sequence dims may be dynamic");
+      id = newValue(hyb::ValueKind::Activation, hyb::DType::F32, trailing);
+      int64_t n = 1;
+      for (int64_t d : trailing)
+        n *= d;
+      values[id].bytesPerToken = n * 4;
+    } else if (t.hasStaticShape()) {
+      id = newValue(hyb::ValueKind::Fixed, hyb::DType::F32,
+                    std::vector<int64_t>(t.getShape().begin(), t.getShape().end()));
+      values[id].bytesFixed = t.getNumElements() * 4;
+    } else {
+      return fail(&op, "a result must be [batch, seq, static...] or fully static");
+    }
+    values[id].def = at;
+    values[id].lastUse = at;
+    valueId[r] = id;
+    return id;
   }
 
   llvm::Error planOp(Operation &op) {
     if (auto p = dyn_cast<mlir::hybrid::ParamOp>(op)) {
-      auto it = weightIndex.find(p.getName());
-      if (it == weightIndex.end())
+      auto it = shared.weightIndex.find(p.getName());
+      if (it == shared.weightIndex.end())
         return fail(&op, "weight '" + p.getName() + "' is not in the weight table");
       auto shape = cast<RankedTensorType>(p.getType()).getShape();
-      if (std::vector<int64_t>(shape.begin(), shape.end()) != weights[it->second].shape)
+      if (std::vector<int64_t>(shape.begin(), shape.end()) != shared.weights[it->second].shape)
         return fail(&op, "weight '" + p.getName() + "' has another shape in the weight table");
       int id = newValue(hyb::ValueKind::Weight, hyb::DType::F32, {});
       values[id].weight = it->second;
       valueId[p.getResult()] = id;
       currentLayer = layerOf(p.getName());
       return llvm::Error::success();
-    }
-    // Every other result is an activation [B, L, trailing...].
-    std::vector<int> outs;
-    for (Value r : op.getResults()) {
-      auto t = dyn_cast<RankedTensorType>(r.getType());
-      if (!t || t.getRank() < 2 || !t.getElementType().isF32())
-        return fail(&op, "results must be f32 tensors of rank >= 2 ([batch, seq, ...])");
-      std::vector<int64_t> trailing(t.getShape().begin() + 2, t.getShape().end());
-      for (int64_t d : trailing)
-        if (ShapedType::isDynamic(d))
-          return fail(&op, "only the batch and sequence dims may be dynamic");
-      outs.push_back(-1);
-      (void)trailing;
     }
     if (auto r = dyn_cast<mlir::hybrid::ReshapeOp>(op)) {
       auto t = cast<RankedTensorType>(r.getType());
@@ -263,30 +301,37 @@ private:
     int at = static_cast<int>(instrs.size());
     PlannedInstr in;
     auto custom = dyn_cast<mlir::hybrid::CustomCallOp>(op);
-    in.op = custom ? custom.getKernel().str() : op.getName().stripDialect().str();
+    auto vjp = dyn_cast<mlir::hybrid::VjpOp>(op);
+    in.op = custom ? custom.getKernel().str()
+            : vjp  ? vjp.getOp().str() + ".grad"
+                   : op.getName().stripDialect().str();
     for (Value v : op.getOperands()) {
       int id = idOf(v);
       in.inputs.push_back(id);
       use(id, at);
     }
+    SmallVector<int> results;
     for (Value r : op.getResults()) {
-      auto t = cast<RankedTensorType>(r.getType());
-      int id = newValue(hyb::ValueKind::Activation, hyb::DType::F32,
-                        std::vector<int64_t>(t.getShape().begin() + 2, t.getShape().end()));
-      int64_t n = 1;
-      for (int64_t d : values[id].trailing)
-        n *= d;
-      values[id].bytesPerToken = n * 4;
-      values[id].def = at;
-      values[id].lastUse = at;
-      valueId[r] = id;
-      in.outputs.push_back(id);
+      llvm::Expected<int> id = resultValue(op, r, at);
+      if (!id)
+        return id.takeError();
+      results.push_back(*id);
+    }
+    if (vjp) {
+      // One output slot per forward input; -1 where no gradient is wanted.
+      unsigned next = 0;
+      for (bool want : vjp.getGradMask())
+        in.outputs.push_back(want ? results[next++] : -1);
+    } else {
+      in.outputs.assign(results.begin(), results.end());
     }
     for (NamedAttribute a : op.getAttrs())
-      if (!custom || a.getName() != custom.getKernelAttrName())
+      if ((!custom || a.getName() != custom.getKernelAttrName()) &&
+          (!vjp || a.getName() != vjp.getOpAttrName()))
         addAttr(in.attrs, a.getName().str(), a.getValue());
-    if (llvm::Error e = assignCache(op, in))
-      return e;
+    if (stateful)
+      if (llvm::Error e = assignCache(op, in))
+        return e;
     instrs.push_back(std::move(in));
     return llvm::Error::success();
   }
@@ -297,116 +342,149 @@ private:
     StringRef name = in.op;
     if (name == "attention" || name == "rope_attention") {
       Value k = op.getOperand(1);
-      int s = slot(currentLayer, "kv");
-      caches[s].kv = {opts.maxContext, dimOf(k, 2), dimOf(k, 3)};
+      int s = shared.slot(currentLayer, "kv");
+      shared.caches[s].kv = {shared.maxContext, dimOf(k, 2), dimOf(k, 3)};
       in.cache = s;
     } else if (name == "conv1d_causal") {
       Value w = op.getOperand(1);
-      int s = slot(currentLayer, "mamba");
-      caches[s].conv = {dimOf(w, 2) - 1, dimOf(w, 0)};
+      int s = shared.slot(currentLayer, "mamba");
+      shared.caches[s].conv = {dimOf(w, 2) - 1, dimOf(w, 0)};
       in.cache = s;
     } else if (name == "ssd_scan") {
       Value x = op.getOperand(0), bm = op.getOperand(3);
-      int s = slot(currentLayer, "mamba");
-      caches[s].ssm = {dimOf(x, 2), dimOf(x, 3), dimOf(bm, 3)};
+      int s = shared.slot(currentLayer, "mamba");
+      shared.caches[s].ssm = {dimOf(x, 2), dimOf(x, 3), dimOf(bm, 3)};
       in.cache = s;
     } else if (auto core = dyn_cast<mlir::hybrid::Mamba2CoreOp>(op)) {
       // The fused Mamba-2 mixer keeps both states of its layer.
       Value w = core.getConvWeight();
-      int s = slot(currentLayer, "mamba");
-      caches[s].conv = {dimOf(w, 2) - 1, dimOf(w, 0)};
-      caches[s].ssm = {static_cast<int64_t>(core.getHeads()), static_cast<int64_t>(core.getHeadDim()),
-                       static_cast<int64_t>(core.getState())};
+      int s = shared.slot(currentLayer, "mamba");
+      shared.caches[s].conv = {dimOf(w, 2) - 1, dimOf(w, 0)};
+      shared.caches[s].ssm = {static_cast<int64_t>(core.getHeads()),
+                              static_cast<int64_t>(core.getHeadDim()),
+                              static_cast<int64_t>(core.getState())};
       in.cache = s;
-    } else if (op.hasTrait<OpTrait::IsTerminator>()) {
-      return fail(&op, "unexpected terminator");
     }
     return llvm::Error::success();
   }
 
-  /// First-fit in units of bytes per token, values in definition order; a
-  /// value is live from its definition to its last use (outputs: to the end).
+  /// First fit, values in definition order; a value is live from its
+  /// definition to its last use (outputs: to the end). Activations are
+  /// placed in bytes per token, fixed-size values in bytes.
   void assignOffsets() {
     int end = static_cast<int>(instrs.size());
     for (int o : outputs)
       values[root(o)].lastUse = end;
-    std::vector<int> order;
-    for (auto [i, v] : llvm::enumerate(values))
-      if (v.kind == hyb::ValueKind::Activation)
-        order.push_back(static_cast<int>(i));
-    std::vector<int> placed;
-    arenaPerToken = 0;
-    for (int id : order) {
-      PlannedValue &v = values[id];
-      std::vector<std::pair<int64_t, int64_t>> busy;
-      for (int p : placed) {
-        const PlannedValue &q = values[p];
-        bool overlap = !(q.lastUse < v.def || v.lastUse < q.def);
-        if (overlap)
-          busy.push_back({q.offsetPerToken, q.offsetPerToken + q.bytesPerToken});
+    auto place = [&](hyb::ValueKind kind, auto bytesOf, auto setOffset, auto offsetOf) {
+      std::vector<int> placed;
+      int64_t peak = 0;
+      for (int id = 0; id < (int)values.size(); ++id) {
+        PlannedValue &v = values[id];
+        if (v.kind != kind)
+          continue;
+        std::vector<std::pair<int64_t, int64_t>> busy;
+        for (int p : placed) {
+          const PlannedValue &q = values[p];
+          if (!(q.lastUse < v.def || v.lastUse < q.def))
+            busy.push_back({offsetOf(q), offsetOf(q) + bytesOf(q)});
+        }
+        std::sort(busy.begin(), busy.end());
+        int64_t off = 0;
+        for (auto [b, e] : busy) {
+          if (off + bytesOf(v) <= b)
+            break;
+          off = std::max(off, (e + 15) / 16 * 16);
+        }
+        setOffset(v, off);
+        peak = std::max(peak, off + bytesOf(v));
+        placed.push_back(id);
       }
-      std::sort(busy.begin(), busy.end());
-      int64_t off = 0;
-      for (auto [b, e] : busy) {
-        if (off + v.bytesPerToken <= b)
-          break;
-        off = std::max(off, (e + 15) / 16 * 16);
-      }
-      v.offsetPerToken = off;
-      arenaPerToken = std::max(arenaPerToken, off + v.bytesPerToken);
-      placed.push_back(id);
-    }
-  }
-
-  fb::Offset<hyb::Program> program(fb::FlatBufferBuilder &b, const char *name, int64_t maxSeq) {
-    std::vector<fb::Offset<hyb::Value>> vs;
-    for (const PlannedValue &v : values)
-      vs.push_back(hyb::CreateValueDirect(b, v.kind, v.dtype, &v.trailing, v.weight, v.aliasOf,
-                                          v.offsetPerToken, v.bytesPerToken));
-    std::vector<fb::Offset<hyb::Instr>> is;
-    for (const PlannedInstr &in : instrs) {
-      std::vector<fb::Offset<hyb::Attr>> as;
-      for (auto &[key, a] : in.attrs)
-        as.push_back(hyb::CreateAttrDirect(b, key.c_str(), a.kind, a.i, a.f,
-                                           a.s.empty() ? nullptr : a.s.c_str(),
-                                           a.ints.empty() ? nullptr : &a.ints,
-                                           a.floats.empty() ? nullptr : &a.floats));
-      is.push_back(hyb::CreateInstrDirect(b, in.op.c_str(), &in.inputs, &in.outputs, &as, in.cache));
-    }
-    std::vector<int> inputs{ids_};
-    return hyb::CreateProgramDirect(b, name, &vs, &is, &inputs, &outputs, arenaPerToken, maxSeq);
+      return peak;
+    };
+    arenaPerToken = place(
+        hyb::ValueKind::Activation, [](const PlannedValue &v) { return v.bytesPerToken; },
+        [](PlannedValue &v, int64_t o) { v.offsetPerToken = o; },
+        [](const PlannedValue &v) { return v.offsetPerToken; });
+    fixedBytes = place(
+        hyb::ValueKind::Fixed, [](const PlannedValue &v) { return v.bytesFixed; },
+        [](PlannedValue &v, int64_t o) { v.offsetFixed = o; },
+        [](const PlannedValue &v) { return v.offsetFixed; });
   }
 
   func::FuncOp fn;
-  const ModelSpec &spec;
-  const ArtifactOptions &opts;
-  std::vector<WeightInfo> weights;
-  llvm::StringMap<int> weightIndex;
+  Shared &shared;
+  bool stateful;
   llvm::DenseMap<Value, int> valueId;
   std::vector<PlannedValue> values;
   std::vector<PlannedInstr> instrs;
-  std::vector<PlannedCache> caches;
-  std::map<std::pair<int, std::string>, int> slots;
-  std::vector<int> outputs;
-  int ids_ = -1;
+  std::vector<int> inputs, outputs;
   int currentLayer = -1;
-  int64_t arenaPerToken = 0;
+  int64_t arenaPerToken = 0, fixedBytes = 0;
 };
 
 } // namespace
 
-llvm::Expected<std::string> buildArtifact(func::FuncOp forward, const ModelSpec &spec,
-                                          const ArtifactOptions &opts, PlanSummary *summary) {
+llvm::Expected<std::string> buildArtifact(func::FuncOp forward, func::FuncOp trainStep,
+                                          const ModelSpec &spec, const ArtifactOptions &opts,
+                                          PlanSummary *summary) {
   if (opts.target != "cpu" && opts.target != "cuda")
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "unknown target '" + opts.target + "' (expected cpu or cuda)");
   if (opts.maxContext <= 0)
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "max context must be positive");
-  Planner planner(forward, spec, opts);
-  if (llvm::Error e = planner.plan())
+  Shared shared;
+  shared.weights = listWeights(spec);
+  shared.maxContext = opts.maxContext;
+  for (auto [i, w] : llvm::enumerate(shared.weights))
+    shared.weightIndex[w.name] = static_cast<int>(i);
+
+  ProgramPlanner inference(forward, shared, /*stateful=*/true);
+  if (llvm::Error e = inference.plan())
     return std::move(e);
-  return planner.serialize(summary);
+  std::unique_ptr<ProgramPlanner> training;
+  if (trainStep) {
+    training = std::make_unique<ProgramPlanner>(trainStep, shared, /*stateful=*/false);
+    if (llvm::Error e = training->plan())
+      return std::move(e);
+  }
+
+  fb::FlatBufferBuilder b(1 << 16);
+  std::vector<fb::Offset<hyb::Weight>> ws;
+  for (const WeightInfo &w : shared.weights)
+    ws.push_back(hyb::CreateWeightDirect(b, w.name.c_str(), w.hfName.c_str(), &w.shape,
+                                         hyb::DType::F32));
+  std::vector<fb::Offset<hyb::Cache>> cs;
+  for (const PlannedCache &c : shared.caches)
+    cs.push_back(hyb::CreateCacheDirect(b, c.layer, c.kv.empty() ? nullptr : &c.kv,
+                                        c.conv.empty() ? nullptr : &c.conv,
+                                        c.ssm.empty() ? nullptr : &c.ssm));
+  // Prefill and decode run the same instruction list on the CPU: every
+  // stateful kernel reads its cache at the sequence's position, so decode is
+  // the program at L = 1. Backends may give decode other kernels.
+  std::vector<fb::Offset<hyb::Program>> ps;
+  ps.push_back(inference.serialize(b, "prefill", 0));
+  ps.push_back(inference.serialize(b, "decode", 1));
+  if (training)
+    ps.push_back(training->serialize(b, "train_step", 0));
+  auto model = hyb::CreateModelDirect(b, spec.name.c_str(), spec.family.c_str(), spec.vocab,
+                                      spec.dModel, static_cast<int64_t>(spec.blocks.size()),
+                                      opts.maxContext, spec.tieEmbeddings);
+  std::string producer = std::string("hybridc ") + ::hybrid::kProducerVersion;
+  std::vector<fb::Offset<hyb::Kernel>> kernels;
+  auto root = hyb::CreateArtifactDirect(b, ::hybrid::kFormatVersion, producer.c_str(),
+                                        opts.target.c_str(), model, opts.sourceMlir.c_str(),
+                                        &ws, &cs, &ps, &kernels, nullptr);
+  hyb::FinishArtifactBuffer(b, root);
+  if (summary) {
+    inference.summarize(summary);
+    summary->caches = static_cast<int64_t>(shared.caches.size());
+    if (training) {
+      summary->trainArenaBytesPerToken = training->arenaBytesPerToken();
+      summary->trainFixedBytes = training->fixedArenaBytes();
+    }
+  }
+  return std::string(reinterpret_cast<const char *>(b.GetBufferPointer()), b.GetSize());
 }
 
 } // namespace hybridc

@@ -31,11 +31,15 @@ struct PlanSummary {
   int64_t sumBytesPerToken = 0;  // without reuse, to show what liveness saves
   int64_t instructions = 0;
   int64_t caches = 0;
+  int64_t trainArenaBytesPerToken = 0;  // train_step, when compiled
+  int64_t trainFixedBytes = 0;
 };
 
 /// Serialises `forward` (the output of --hybrid-decompose and any fusions) of
-/// the model `spec`.
+/// the model `spec` as the prefill and decode programs, and `trainStep` (from
+/// --hybrid-autodiff; may be null) as the train_step program.
 llvm::Expected<std::string> buildArtifact(mlir::func::FuncOp forward,
+                                          mlir::func::FuncOp trainStep,
                                           const ModelSpec &spec,
                                           const ArtifactOptions &opts,
                                           PlanSummary *summary = nullptr);

@@ -205,6 +205,17 @@ Status runSoftplusClamp(OpContext &c) {
   return Status();
 }
 
+/// Mean next-token cross entropy; the result is a 0-d tensor.
+Status runCrossEntropy(OpContext &c) {
+  HYBRID_RETURN_IF_ERROR(expectInputs(c, 2, 2));
+  const TensorRef &logits = c.inputs[0], &labels = c.inputs[1];
+  HYBRID_ASSIGN_OR_RETURN(double loss,
+                          cpu::crossEntropy(logits.f(), labels.i32(), rowsOf(logits),
+                                            logits.dim(-1)));
+  c.outputs[0].f()[0] = static_cast<float>(loss);
+  return Status();
+}
+
 struct Entry {
   const char *op;
   CpuKernelFn fn;
@@ -232,6 +243,7 @@ const Entry kCpuOps[] = {
     {"mul", runBinary<cpu::mul>},
     {"combine", runCombine},
     {"split", runSplit},
+    {"cross_entropy", runCrossEntropy},
     // Fused ops (dialects/hybrid/HybridFusedOps.td, runtime/cpu/FusedOps.h).
     {"rope_attention", runRopeAttention},
     {"mamba2_core", runMamba2Core},
@@ -248,6 +260,9 @@ const Entry kCpuOps[] = {
 } // namespace
 
 CpuKernelFn findCpuKernel(const std::string &op) {
+  // Backward kernels live in their own table (runtime/cpu/CpuGradOps.cpp).
+  if (op.size() > 5 && op.compare(op.size() - 5, 5, ".grad") == 0)
+    return findCpuGradKernel(op.substr(0, op.size() - 5));
   for (const Entry &e : kCpuOps)
     if (op == e.op)
       return e.fn;

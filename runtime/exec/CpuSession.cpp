@@ -1,5 +1,6 @@
 //===- CpuSession.cpp - The CPU reference executor ------------------------===//
 #include "runtime/exec/Executor.h"
+#include "runtime/exec/ProgramRunner.h"
 
 #include <algorithm>
 #include <cstring>
@@ -13,12 +14,9 @@ public:
 
   Status init() {
     const hyb::Artifact &a = model_.artifact().root();
-    // Every op of every program needs a CPU kernel: fail before running.
-    for (const hyb::Program *p : *a.programs())
-      for (const hyb::Instr *in : *p->instrs())
-        if (!findCpuKernel(in->op()->str()))
-          return HYBRID_ERROR("no CPU kernel for op '", in->op()->str(), "' (program '",
-                              p->name()->str(), "'); register it in runtime/cpu/CpuOps.cpp");
+    // Every op of the inference programs needs a CPU kernel: fail before running.
+    for (const char *name : {"prefill", "decode"})
+      HYBRID_RETURN_IF_ERROR(ProgramRunner::checkKernels(*model_.artifact().program(name)));
     int64_t n = a.caches() ? a.caches()->size() : 0;
     storage_.resize(n);
     refs_.resize(n);
@@ -77,69 +75,17 @@ private:
   };
 
   Status run(const hyb::Program &p, const int32_t *ids, int64_t seq, std::vector<float> *logits) {
-    const int64_t tokens = batch_ * seq;
-    const int64_t arenaBytes = p.arena_bytes_per_token() * tokens;
-    arena_.resize(static_cast<size_t>((arenaBytes + 3) / 4));
     std::vector<int64_t> pos0(batch_, pos_);
-    const auto *values = p.values();
-
-    auto ref = [&](int id) -> TensorRef {
-      TensorRef t;
-      if (id < 0)
-        return t;
-      const hyb::Value *v = values->Get(id);
-      int root = id;
-      while (values->Get(root)->kind() == hyb::ValueKind::Alias)
-        root = values->Get(root)->alias_of();
-      const hyb::Value *r = values->Get(root);
-      if (r->kind() == hyb::ValueKind::Weight) {
-        const hyb::Weight *w = model_.artifact().root().weights()->Get(r->weight());
-        t.data = const_cast<float *>(model_.weight(r->weight()).data());
-        t.shape.assign(w->shape()->begin(), w->shape()->end());
-        return t;
-      }
-      t.shape = {batch_, seq};
-      if (v->trailing())
-        t.shape.insert(t.shape.end(), v->trailing()->begin(), v->trailing()->end());
-      if (r->kind() == hyb::ValueKind::Input) {
-        t.data = const_cast<int32_t *>(ids);
-        t.isInt = true;
-      } else {
-        t.data = reinterpret_cast<char *>(arena_.data()) + r->offset_per_token() * tokens;
-      }
-      return t;
-    };
-
-    for (const hyb::Instr *in : *p.instrs()) {
-      OpContext ctx;
-      ctx.op = in->op()->str();
-      for (int32_t id : *in->inputs())
-        ctx.inputs.push_back(ref(id));
-      for (int32_t id : *in->outputs())
-        ctx.outputs.push_back(ref(id));
-      if (in->attrs())
-        for (const hyb::Attr *a : *in->attrs()) {
-          AttrValue v;
-          v.kind = static_cast<AttrValue::Kind>(a->kind());
-          v.i = a->i();
-          v.f = a->f();
-          if (a->s())
-            v.s = a->s()->str();
-          if (a->ints())
-            v.ints.assign(a->ints()->begin(), a->ints()->end());
-          if (a->floats())
-            v.floats.assign(a->floats()->begin(), a->floats()->end());
-          ctx.attrs[a->key()->str()] = std::move(v);
-        }
-      ctx.cache = in->cache() >= 0 ? &refs_[in->cache()] : nullptr;
-      ctx.batch = batch_;
-      ctx.seq = seq;
-      ctx.pos0 = pos0.data();
-      Status st = findCpuKernel(ctx.op)(ctx);
-      if (!st.ok())
-        return st.context("op '" + ctx.op + "'");
-    }
-    TensorRef out = ref(p.outputs()->Get(0));
+    ProgramRun r;
+    r.model = &model_;
+    r.program = &p;
+    r.batch = batch_;
+    r.seq = seq;
+    r.inputs = {ids};
+    r.caches = &refs_;
+    r.pos0 = pos0.data();
+    HYBRID_RETURN_IF_ERROR(runner_.run(r));
+    TensorRef out = runner_.view(p.outputs()->Get(0));
     logits->assign(out.f(), out.f() + out.numel());
     return Status();
   }
@@ -149,7 +95,7 @@ private:
   int64_t pos_ = 0;
   std::vector<Slot> storage_;
   std::vector<CacheRef> refs_;
-  std::vector<float> arena_;
+  ProgramRunner runner_;
 };
 
 } // namespace

@@ -28,9 +28,8 @@ public:
   /// safetensors file by HF tensor name (converting bf16/f16 to f32).
   static StatusOr<std::unique_ptr<Model>> load(const std::string &hybPath,
                                                const std::string &weightsPath);
-  /// Loads the artifact and initialises the weights from `seed` (norm
-  /// weights 1, Mamba A_log/D/dt_bias per the reference init, matrices
-  /// N(0, 0.02)): an untrained model, for demos and tests.
+  /// Loads the artifact and initialises the weights from `seed` with the
+  /// reference inits of runtime/train/Init.h: an untrained model.
   static StatusOr<std::unique_ptr<Model>> loadWithRandomWeights(const std::string &hybPath,
                                                                 uint64_t seed);
   static StatusOr<std::unique_ptr<Model>> fromArtifact(std::unique_ptr<Artifact> artifact);

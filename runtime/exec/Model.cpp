@@ -2,9 +2,8 @@
 #include "runtime/exec/Executor.h"
 
 #include "runtime/io/Safetensors.h"
-#include "runtime/support/Sampling.h"
+#include "runtime/train/Init.h"
 
-#include <cmath>
 
 namespace hybrid {
 
@@ -64,39 +63,6 @@ Status Model::readWeights(const std::string &weightsPath) {
   return Status();
 }
 
-void Model::randomWeights(uint64_t seed) {
-  Rng rng(seed);
-  auto normal = [&rng]() { // Box-Muller
-    double u1 = 1.0 - rng.uniform(), u2 = rng.uniform();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-  };
-  auto endsWith = [](const std::string &s, const char *suffix) {
-    size_t n = std::char_traits<char>::length(suffix);
-    return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
-  };
-  const auto *ws = artifact_->root().weights();
-  for (uint32_t i = 0; i < ws->size(); ++i) {
-    std::string name = ws->Get(i)->name()->str();
-    std::vector<float> &w = weights_[i];
-    if (endsWith(name, "A_log")) {
-      // mamba_ssm: A uniform in [1, 16], stored as log(A).
-      for (float &x : w)
-        x = static_cast<float>(std::log(1.0 + 15.0 * rng.uniform()));
-    } else if (endsWith(name, "dt_bias")) {
-      // dt log-uniform in [1e-3, 1e-1]; dt_bias = softplus^-1(dt).
-      for (float &x : w) {
-        double dt = std::exp(std::log(1e-3) + rng.uniform() * (std::log(1e-1) - std::log(1e-3)));
-        x = static_cast<float>(dt + std::log(-std::expm1(-dt)));
-      }
-    } else if (endsWith(name, ".D") || name.find("norm") != std::string::npos) {
-      std::fill(w.begin(), w.end(), 1.f);
-    } else if (endsWith(name, "_bias") || endsWith(name, ".bias")) {
-      std::fill(w.begin(), w.end(), 0.f);
-    } else {
-      for (float &x : w)
-        x = static_cast<float>(0.02 * normal());
-    }
-  }
-}
+void Model::randomWeights(uint64_t seed) { initWeights(*this, seed); }
 
 } // namespace hybrid

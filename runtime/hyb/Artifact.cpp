@@ -65,6 +65,8 @@ Status checkProgram(const hyb::Artifact &a, const hyb::Program &p, const std::st
   const int64_t nCaches = a.caches() ? a.caches()->size() : 0;
   if (p.arena_bytes_per_token() < 0 || p.arena_bytes_per_token() > (int64_t(1) << 32))
     return err("arena of ", p.arena_bytes_per_token(), " bytes per token is out of range");
+  if (p.fixed_arena_bytes() < 0 || p.fixed_arena_bytes() > (int64_t(1) << 40))
+    return err("fixed arena of ", p.fixed_arena_bytes(), " bytes is out of range");
   for (int64_t i = 0; i < nValues; ++i) {
     const hyb::Value *v = p.values()->Get(i);
     int64_t elems = 1;
@@ -94,6 +96,14 @@ Status checkProgram(const hyb::Artifact &a, const hyb::Program &p, const std::st
         return err("value ", i, " lies outside the arena (offset ", v->offset_per_token(), " + ",
                    v->bytes_per_token(), " > ", p.arena_bytes_per_token(), " bytes per token)");
       break;
+    case hyb::ValueKind::Fixed:
+      if (v->bytes_fixed() != 4 * elems)
+        return err("value ", i, " has ", v->bytes_fixed(), " bytes, its shape needs ", 4 * elems);
+      if (v->offset_fixed() < 0 || v->offset_fixed() + v->bytes_fixed() > p.fixed_arena_bytes())
+        return err("value ", i, " lies outside the fixed arena");
+      if (v->grad_of() < -1 || v->grad_of() >= nWeights)
+        return err("value ", i, " is the gradient of weight ", v->grad_of(), " of ", nWeights);
+      break;
     case hyb::ValueKind::Input:
       if (v->dtype() != hyb::DType::I32)
         return err("input value ", i, " must be int32 token ids");
@@ -118,9 +128,15 @@ Status checkProgram(const hyb::Artifact &a, const hyb::Program &p, const std::st
       return err("instruction ", i, " lacks an op name, operands or results");
     if (!inRange(in->inputs()) || !inRange(in->outputs()))
       return err("instruction ", i, " ('", in->op()->str(), "') names an unknown value");
-    for (int32_t o : *in->outputs())
-      if (o < 0 || p.values()->Get(o)->kind() != hyb::ValueKind::Activation)
+    // A backward instruction skips the gradients nobody needs (-1).
+    bool grad = in->op()->size() > 5 && in->op()->str().compare(in->op()->size() - 5, 5, ".grad") == 0;
+    for (int32_t o : *in->outputs()) {
+      if (o < 0 && grad)
+        continue;
+      auto kind = o < 0 ? hyb::ValueKind::Input : p.values()->Get(o)->kind();
+      if (kind != hyb::ValueKind::Activation && kind != hyb::ValueKind::Fixed)
         return err("instruction ", i, " ('", in->op()->str(), "') writes a value that is not an activation");
+    }
     if (in->cache() < -1 || in->cache() >= nCaches)
       return err("instruction ", i, " ('", in->op()->str(), "') names cache ", in->cache(), " of ",
                  nCaches);

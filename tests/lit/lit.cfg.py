@@ -18,5 +18,5 @@ config.substitutions.append(("%fixtures", os.path.join(config.hybridc_src_root, 
 llvm_config.with_system_environment(["HOME", "PATH"])
 llvm_config.use_default_substitutions()
 tool_dirs = [config.hybridc_tools_dir, config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["hybrid-opt", "hybridc", "hybrid-run", "npy-compare"], tool_dirs)
+llvm_config.add_tool_substitutions(["hybrid-opt", "hybridc", "hybrid-run", "npy-compare", "gradcheck"], tool_dirs)
 config.environment["PATH"] = os.pathsep.join(tool_dirs + [config.environment.get("PATH", "")])

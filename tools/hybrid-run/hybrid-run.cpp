@@ -4,6 +4,7 @@
 //              (--prompt TEXT | --prompt-ids 1,2,3) [--max-new-tokens N] [--greedy]
 //              [--temperature T] [--top-k K] [--top-p P] [--seed S] [--device cpu|cuda]
 //   hybrid-run logits model.hyb ... -o logits.npy     (float32 [tokens, vocab])
+//   hybrid-run train model.hyb --data FILE --steps N --batch B --seq L ...  (tools/hybrid-run/Train.cpp)
 //
 // Links only the runtime (no MLIR/LLVM). Errors from the library arrive as
 // Status values; this main turns them into a message and exit code 1.
@@ -14,6 +15,7 @@
 #include "runtime/support/FileUtil.h"
 #include "runtime/support/Sampling.h"
 #include "runtime/support/Tokenizer.h"
+#include "tools/hybrid-run/Train.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -45,6 +47,7 @@ void usage(std::FILE *out) {
   Options d;
   std::fprintf(out,
                "usage: hybrid-run generate|logits MODEL.hyb [options]\n"
+               "       hybrid-run train MODEL.hyb --data FILE ... (hybrid-run train --help)\n"
                "  --weights FILE.safetensors   weights by HF tensor name (bf16/f16/f32)\n"
                "  --random-weights SEED        untrained seeded weights instead\n"
                "  --prompt TEXT                byte-level text prompt (vocab >= 256)\n"
@@ -232,6 +235,8 @@ int run(const Options &o) {
 } // namespace
 
 int main(int argc, char **argv) {
+  if (argc > 1 && std::string(argv[1]) == "train")  // tools/hybrid-run/Train.cpp
+    return runTrainCommand(argc - 1, argv + 1);
   if (argc > 1 && std::string(argv[1]) == "bench")  // tools/hybrid-run/Bench.cpp
     return runBenchCommand(argc, argv);
   StatusOr<Options> o = parseArgs(argc, argv);

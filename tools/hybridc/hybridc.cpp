@@ -18,6 +18,7 @@
 #include "compiler/Pipelines.h"
 #include "compiler/SweepPlot.h"
 #include "codegen/Emitter.h"
+#include "passes/Passes.h"
 #include "dialects/hybrid/HybridDialect.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -84,6 +85,11 @@ cl::opt<std::string> compileModel("model", cl::sub(compileCmd), cl::init(""),
 cl::opt<std::string> compileTo("compile-to", cl::sub(compileCmd), cl::init(""),
                                cl::desc("Stop after a phase and write its IR: architecture | "
                                         "tensor | fused"));
+cl::opt<bool> compileTrain("train", cl::sub(compileCmd),
+                           cl::desc("Also build the train_step program (forward, loss, backward)"));
+cl::opt<int64_t> compileMemoryBudget("memory-budget", cl::sub(compileCmd), cl::init(0),
+                                     cl::desc("With --train: bytes per token of activations kept "
+                                              "for the backward (0: keep all)"));
 cl::list<std::string> compilePlugins("load-pass-plugin", cl::sub(compileCmd),
                                      cl::desc("Load passes from a plugin library (repeatable)"));
 cl::opt<std::string> compileUserPasses("passes", cl::sub(compileCmd), cl::init(""),
@@ -109,7 +115,7 @@ Expected<int64_t> dtypeBytes(StringRef name, StringRef flag) {
 }
 
 void registerAll(DialectRegistry &registry) {
-  registry.insert<hybrid::HybridDialect, func::FuncDialect>();
+  registry.insert<mlir::hybrid::HybridDialect, func::FuncDialect>();
 }
 
 /// Parses `path` and runs the architecture pipeline (expand, select layout).
@@ -169,14 +175,14 @@ int runCompile() {
   OwningOpRef<ModuleOp> module = loadArchitecture(ctx, compileInput);
   if (!module)
     return 1;
-  SmallVector<hybrid::ModelOp> models(module->getOps<hybrid::ModelOp>());
-  hybrid::ModelOp model;
-  for (hybrid::ModelOp m : models)
+  SmallVector<mlir::hybrid::ModelOp> models(module->getOps<mlir::hybrid::ModelOp>());
+  mlir::hybrid::ModelOp model;
+  for (mlir::hybrid::ModelOp m : models)
     if (compileModel.empty() ? models.size() == 1 : m.getSymName() == compileModel)
       model = m;
   if (!model) {
     std::string names;
-    for (hybrid::ModelOp m : models)
+    for (mlir::hybrid::ModelOp m : models)
       names += (names.empty() ? "" : ", ") + m.getSymName().str();
     return fail(compileInput + ": " +
                 (compileModel.empty() ? "holds " + std::to_string(models.size()) +
@@ -225,7 +231,7 @@ int runCompile() {
     return fail("--target must be cpu or cuda, got '" + compileTarget + "'");
 
   // Lower only the chosen model.
-  for (hybrid::ModelOp m : models)
+  for (mlir::hybrid::ModelOp m : models)
     if (m != model)
       m.erase();
   for (const std::string &path : compilePlugins) {
@@ -240,25 +246,33 @@ int runCompile() {
   raw_string_ostream pipelineErrors(pipelineError);
   if (failed(hybridc::buildPipeline(pm, popts, pipelineErrors)))
     return fail("--passes: " + pipelineErrors.str());
+  if (compileTrain) {
+    mlir::hybrid::HybridAutodiffOptions ad;
+    ad.memoryBudget = compileMemoryBudget;
+    pm.addPass(mlir::hybrid::createHybridAutodiff(ad));
+  }
   if (failed(pm.run(*module)))
     return 1;
   if (!compileTo.empty())
     return writeIR(*module);
-  func::FuncOp fn;
-  for (auto f : module->getOps<func::FuncOp>())
+  func::FuncOp fn, trainFn;
+  for (auto f : module->getOps<func::FuncOp>()) {
     if (f->hasAttr("hybrid.model"))
       fn = f;
+    if (f->hasAttr("hybrid.train_step"))
+      trainFn = f;
+  }
   if (!fn)
     return fail("lowering produced no forward function");
   hybridc::PlanSummary summary;
-  Expected<std::string> bytes = hybridc::buildArtifact(fn, *spec, opts, &summary);
+  Expected<std::string> bytes = hybridc::buildArtifact(fn, trainFn, *spec, opts, &summary);
   if (!bytes)
     return fail(toString(bytes.takeError()));
   // --target cuda: codegen (codegen/Emitter.h) emits the model's CUDA unit,
   // runs nvcc and stores the fatbin and kernel names in the artifact.
   if (compileTarget == "cuda") {
     std::string withFatbin, error;
-    if (!hybrid::codegen::buildCudaArtifact(*bytes, {}, withFatbin, error))
+    if (!::hybrid::codegen::buildCudaArtifact(*bytes, {}, withFatbin, error))
       return fail("--target cuda: " + error);
     *bytes = std::move(withFatbin);
   }
@@ -272,6 +286,9 @@ int runCompile() {
                     spec->name, compileOutput, bytes->size(), compileTarget,
                     summary.instructions, summary.caches, summary.arenaBytesPerToken,
                     summary.sumBytesPerToken, compileMaxContext.getValue());
+  if (trainFn)
+    outs() << formatv("train_step: arena {0} bytes/token, fixed {1} bytes (loss and gradients)\n",
+                      summary.trainArenaBytesPerToken, summary.trainFixedBytes);
   return 0;
 }
 
@@ -301,7 +318,7 @@ int runReport() {
     if (!module)
       return 1;
     bool any = false;
-    for (auto model : module->getOps<hybrid::ModelOp>()) {
+    for (auto model : module->getOps<mlir::hybrid::ModelOp>()) {
       FailureOr<hybridc::ModelSpec> spec = hybridc::specFromModel(model);
       if (failed(spec))
         return 1;
