@@ -8,6 +8,7 @@
 #include "runtime/cpu/CpuKernels.h"
 
 #include <algorithm>
+#include <vector>
 #include <cmath>
 #include <string>
 
@@ -25,41 +26,40 @@ Status embedding(const float *table, const int32_t *ids, int64_t T, int64_t V, i
   return Status();
 }
 
+// Compiled for AVX2 as well as the baseline; the loader picks the one the
+// CPU supports (GCC function multi-versioning). No FMA: without contraction
+// every sum rounds the same way on both, so results do not depend on the CPU.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 void linear(const float *x, const float *w, const float *bias, int64_t T, int64_t K, int64_t N,
             float *out) {
-  // Both x rows and w rows are contiguous in k, so out[t, n] is a dot product
-  // of two contiguous vectors. Four rows of x share each pass over a w row,
-  // which quarters the traffic on w (the larger operand for small T).
+  // out[t, :] = sum_k x[t, k] * w^T[k, :], accumulated in double in k order.
+  // With w transposed once (N x K copies, small next to T x N x K work), the
+  // inner loop runs over n, contiguous in both w^T and the accumulators, and
+  // vectorises; four rows of x share each pass over w^T.
+  std::vector<float> wt(static_cast<size_t>(N * K));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k)
+      wt[k * N + n] = w[n * K + k];
   constexpr int64_t R = 4;
-  int64_t t = 0;
-  for (; t + R <= T; t += R) {
-    const float *x0 = x + t * K, *x1 = x0 + K, *x2 = x1 + K, *x3 = x2 + K;
-    for (int64_t n = 0; n < N; ++n) {
-      const float *wr = w + n * K;
-      double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      for (int64_t k = 0; k < K; ++k) {
-        double wk = wr[k];
-        s0 += x0[k] * wk;
-        s1 += x1[k] * wk;
-        s2 += x2[k] * wk;
-        s3 += x3[k] * wk;
+  std::vector<double> acc(static_cast<size_t>(R * N));
+  for (int64_t t0 = 0; t0 < T; t0 += R) {
+    const int64_t rows = std::min(R, T - t0);
+    std::fill(acc.begin(), acc.end(), 0.0);
+    for (int64_t k = 0; k < K; ++k) {
+      const float *wk = wt.data() + k * N;
+      for (int64_t r = 0; r < rows; ++r) {
+        const double xk = x[(t0 + r) * K + k];
+        double *a = acc.data() + r * N;
+        for (int64_t n = 0; n < N; ++n)
+          a[n] += xk * static_cast<double>(wk[n]);
       }
-      double b = bias ? bias[n] : 0.0;
-      out[(t + 0) * N + n] = static_cast<float>(s0 + b);
-      out[(t + 1) * N + n] = static_cast<float>(s1 + b);
-      out[(t + 2) * N + n] = static_cast<float>(s2 + b);
-      out[(t + 3) * N + n] = static_cast<float>(s3 + b);
     }
-  }
-  for (; t < T; ++t) {
-    const float *xr = x + t * K;
-    for (int64_t n = 0; n < N; ++n) {
-      const float *wr = w + n * K;
-      double s = 0;
-      for (int64_t k = 0; k < K; ++k)
-        s += static_cast<double>(xr[k]) * wr[k];
-      out[t * N + n] = static_cast<float>(s + (bias ? bias[n] : 0.0));
-    }
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t n = 0; n < N; ++n)
+        out[(t0 + r) * N + n] =
+            static_cast<float>(acc[r * N + n] + (bias ? static_cast<double>(bias[n]) : 0.0));
   }
 }
 
