@@ -101,9 +101,12 @@ struct Device {
   }
   Status init() {
     CUresult r = cuInit(0);
-    if (r == CUDA_ERROR_NO_DEVICE || r == CUDA_ERROR_NOT_FOUND)
-      return HYBRID_ERROR("no CUDA device found (cuInit: no device); run with --device cpu");
-    HYB_CUDA(r);
+    if (r != CUDA_SUCCESS) {
+      const char *name = nullptr;
+      cuGetErrorName(r, &name);
+      return HYBRID_ERROR("no CUDA device available (cuInit failed: ", name ? name : "",
+                          " code ", (int)r, "); run with --device cpu");
+    }
     int n = 0;
     HYB_CUDA(cuDeviceGetCount(&n));
     if (n == 0)

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# tools/gpu/build-and-test.sh - the GPU-side build and tests in one command
+# (run on the GPU machine from the repository root, with .carry/ from
+# tools/gpu/prepare.sh):
+#   1. runtime-only build there (no MLIR; flatbuffers headers and the
+#      generated schema header from .carry/include): hybrid-run, npy-compare;
+#   2. tests/gpu/gpu_tests.sh with the binaries built there;
+#   3. with BENCH=1: hybrid-run bench of the four models/perf models.
+# Logs and JSON go to $OUT (or ./gpu-out).
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+OUTDIR=${OUT:-$ROOT/gpu-out}
+mkdir -p "$OUTDIR"
+export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+BIN=$ROOT/.carry/bin
+if [ "${GPU_BUILD:-1}" = 1 ]; then
+  B=/tmp/hybridc-gpu-build
+  t0=$(date +%s)
+  if cmake -G Ninja -S "$ROOT" -B "$B" -DHYBRIDC_RUNTIME_ONLY=ON -DCMAKE_BUILD_TYPE=Release \
+       -DHYBRIDC_HYB_GENERATED="$ROOT/.carry/include/runtime/hyb/hyb_generated.h" \
+       -DCMAKE_CXX_FLAGS="-I$ROOT/.carry/include" > "$OUTDIR/gpu-build.log" 2>&1 &&
+     ninja -C "$B" hybrid-run npy-compare >> "$OUTDIR/gpu-build.log" 2>&1; then
+    echo "gpu-side runtime-only build: ok ($(( $(date +%s) - t0 )) s)"
+    BIN=$B/bin
+  else
+    echo "gpu-side runtime-only build: FAILED (log: gpu-build.log); using the carried binaries"
+    tail -20 "$OUTDIR/gpu-build.log"
+  fi
+fi
+rc=0
+bash "$ROOT/tests/gpu/gpu_tests.sh" "$BIN" "$ROOT/.carry/hyb" 2>&1 | tee "$OUTDIR/gpu-tests.log"
+rc=${PIPESTATUS[0]}
+if [ "${BENCH:-0}" = 1 ]; then
+  for m in inter-1to5 intra mamba2 transformer; do
+    "$BIN/hybrid-run" bench "$ROOT/.carry/hyb/perf-$m.hyb" --random-weights 1 --batch 1 --seq 2048 \
+      --decode-tokens 64 --reps 10 --json "$OUTDIR/bench-$m-b1.json" 2>&1 | tee -a "$OUTDIR/bench.log"
+    if [ "$m" = inter-1to5 ] || [ "$m" = intra ]; then
+      "$BIN/hybrid-run" bench "$ROOT/.carry/hyb/perf-$m.hyb" --random-weights 1 --batch 8 --seq 2048 \
+        --decode-tokens 16 --reps 5 --json "$OUTDIR/bench-$m-b8.json" 2>&1 | tee -a "$OUTDIR/bench.log"
+    fi
+  done
+fi
+exit $rc

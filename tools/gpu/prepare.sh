@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# tools/gpu/prepare.sh - everything the GPU machine needs, built HERE (it has
+# no MLIR, no flatc, no flatbuffers headers), into the ignored folder .carry/:
+#   .carry/bin      hybrid-run (CUDA executor linked), npy-compare
+#   .carry/hyb      .hyb files compiled with --target cuda (fatbin inside):
+#                   the tiny model, every HF fixture family, the e2e families,
+#                   the four models/perf models (max context 4096)
+#   .carry/include  flatbuffers headers + the generated hyb_generated.h, for
+#                   the runtime-only build there (tools/gpu/build-and-test.sh)
+# Then: device run with carry [".carry"] of `tools/gpu/build-and-test.sh`.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-$ROOT/build-cuda}
+C=$ROOT/.carry
+ninja -C "$BUILD" -j2 hybridc hybrid-run npy-compare
+rm -rf "$C/hyb" && mkdir -p "$C/bin" "$C/hyb" "$C/include/runtime/hyb"
+cp "$BUILD/bin/hybrid-run" "$BUILD/bin/npy-compare" "$C/bin/"
+cp -r /usr/include/flatbuffers "$C/include/"
+cp "$BUILD/runtime/hyb/hyb_generated.h" "$C/include/runtime/hyb/"
+H="$BUILD/bin/hybridc"
+for f in bamba falcon_h1 llama mamba2 nemotron_h; do
+  "$H" import-hf "$ROOT/tests/fixtures/hf/$f" -o "$C/hyb/$f.mlir"
+  "$H" compile "$C/hyb/$f.mlir" --target cuda -o "$C/hyb/hf-$f.hyb"
+done
+"$H" compile "$ROOT/models/tiny.mlir" --target cuda -o "$C/hyb/tiny.hyb"
+for m in transformer mamba2 inter intra_diff intra_concat; do
+  "$H" compile "$ROOT/tests/lit/e2e/Inputs/families.mlir" --model $m --target cuda -o "$C/hyb/fam-$m.hyb"
+done
+for m in inter-1to5 intra mamba2 transformer; do
+  "$H" compile "$ROOT/models/perf/$m.mlir" --target cuda -o "$C/hyb/perf-$m.hyb"
+done
+rm -f "$C"/hyb/*.mlir
+du -sh "$C"
