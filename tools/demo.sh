@@ -1,22 +1,41 @@
 #!/usr/bin/env bash
-# The main job on the embedded default model (models/tiny.mlir): set up and
-# build, print its cost report, compile it to a .hyb and generate with it on
-# the CPU reference executor. The weights are seeded random ones (the model is
-# untrained until `hybrid-run train` exists), so the text is noise; the run
-# shows the whole path: MLIR model -> passes -> artifact -> runtime.
+# The main job on the embedded default model (models/tiny.mlir, a byte-level
+# hybrid: Mamba-2, attention and a parallel block): set up and build, print its
+# cost report, compile it with its training program, train it briefly on real
+# English text (Debian's fortunes) and generate from it — on the GPU when one
+# is present (hybrid-run --device cuda), else on the CPU reference executor.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
 model=models/tiny.mlir
 out=build/demo
 mkdir -p "$out"
+device=cpu
+if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 &&
+   build/bin/hybrid-run --help 2>/dev/null | grep -q cuda; then
+  device=cuda
+fi
+corpus=$(ls /usr/share/games/fortunes/{fortunes,literature,wisdom,science,people} | paste -sd, -)
+steps=${HYBRIDC_DEMO_STEPS:-150}
+
 echo
 echo "== hybridc report $model --context 2048"
 build/bin/hybridc report "$model" --context 2048
 echo
-echo "== hybridc compile $model -o $out/tiny.hyb --target cpu"
-build/bin/hybridc compile "$model" -o "$out/tiny.hyb" --target cpu
+echo "== hybridc compile $model --train -o $out/tiny.hyb"
+build/bin/hybridc compile "$model" --train -o "$out/tiny.hyb"
 echo
-echo "== hybrid-run generate $out/tiny.hyb --random-weights 1 --prompt 'The hybrid model' --max-new-tokens 24 --top-k 40 --seed 1"
-build/bin/hybrid-run generate "$out/tiny.hyb" --random-weights 1 --prompt "The hybrid model" \
-  --max-new-tokens 24 --top-k 40 --seed 1 --device cpu
+echo "== before training (seeded random weights):"
+build/bin/hybrid-run generate "$out/tiny.hyb" --random-weights 1 --prompt "The meaning of life is " \
+  --max-new-tokens 48 --top-k 20 --temperature 0.8 --seed 3 | tail -n +2
+echo
+echo "== hybrid-run train $out/tiny.hyb --data fortunes --steps $steps --batch 8 --seq 64 (CPU trainer)"
+build/bin/hybrid-run train "$out/tiny.hyb" --data "$corpus" --steps "$steps" --batch 8 --seq 64 \
+  --lr 3e-3 --seed 1 --log-every 25 --out "$out/run" --overwrite
+echo
+echo "== after training: hybrid-run generate --device $device"
+build/bin/hybrid-run generate "$out/tiny.hyb" --weights "$out/run/weights.safetensors" \
+  --prompt "The meaning of life is " --max-new-tokens 80 --top-k 20 --temperature 0.8 --seed 3 \
+  --device "$device" | tail -n +2
+echo
+echo "(loss curve: $out/run/loss.svg, $out/run/loss.csv)"

@@ -276,7 +276,9 @@ StatusOr<TrainResult> Trainer::run(std::FILE *log) {
     if (!std::isnan(r.val))
       lastVal = r.val;
 
-  for (int64_t s = step_; s < config_.steps; ++s) {
+  const int64_t end = config_.stopAfter > 0 ? std::min(config_.steps, config_.stopAfter)
+                                            : config_.steps;
+  for (int64_t s = step_; s < end; ++s) {
     const auto t0 = std::chrono::steady_clock::now();
     double lossSum = 0;
     for (int64_t k = 0; k < config_.accum; ++k) {
@@ -365,6 +367,10 @@ StatusOr<TrainResult> Trainer::run(std::FILE *log) {
   if (!config_.out.empty())
     HYBRID_RETURN_IF_ERROR(save(config_.out));
   if (log) {
+    if (step_ < config_.steps)
+      std::fprintf(log, "stopped at step %lld of %lld (--stop-after); continue with --resume %s\n",
+                   (long long)step_, (long long)config_.steps,
+                   config_.out.empty() ? "(no --out: nothing saved)" : config_.out.c_str());
     std::fprintf(log, "final: train loss %s  val loss %s  (%lld steps, %lld tokens, %.1f s)\n",
                  lossText(result.trainLoss, "n/a").c_str(),
                  lossText(result.valLoss, "n/a").c_str(),

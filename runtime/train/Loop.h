@@ -43,6 +43,9 @@ struct TrainConfig {
   int64_t valBatches = 4;         // fixed validation batches per evaluation
   uint64_t seed = 0;
   int64_t saveEvery = 0;          // 0: only at the end
+  /// This session stops, with a checkpoint, after this step (0: run to
+  /// `steps`); as if interrupted there. Not part of the run's identity.
+  int64_t stopAfter = 0;
   int64_t logEvery = 1;
   std::string out;                // checkpoint directory; empty: none
   std::string device = "cpu";

@@ -20,3 +20,11 @@ llvm_config.use_default_substitutions()
 tool_dirs = [config.hybridc_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(["hybrid-opt", "hybridc", "hybrid-run", "npy-compare", "gradcheck"], tool_dirs)
 config.environment["PATH"] = os.pathsep.join(tool_dirs + [config.environment.get("PATH", "")])
+
+# Real English text for training tests: Debian's fortunes (tools/setup.sh
+# installs it). Tests that need it say `REQUIRES: fortunes`.
+fortunes_dir = "/usr/share/games/fortunes"
+fortunes_files = ["fortunes", "literature", "wisdom", "science", "people"]
+if all(os.path.exists(os.path.join(fortunes_dir, f)) for f in fortunes_files):
+    config.available_features.add("fortunes")
+    config.substitutions.append(("%fortunes", ",".join(os.path.join(fortunes_dir, f) for f in fortunes_files)))

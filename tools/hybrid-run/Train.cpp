@@ -67,6 +67,8 @@ void trainUsage(std::FILE *out) {
       "                          safetensors, state.json, loss.csv, loss.svg), written at\n"
       "                          the end and every --save-every steps (default: none)\n"
       "  --save-every N          (default %lld: only at the end)\n"
+      "  --stop-after N          stop this session after step N with a checkpoint, as if\n"
+      "                          interrupted (continue with --resume)\n"
       "  --overwrite             replace a checkpoint already in --out\n"
       "  --resume DIR            continue the run saved in DIR (--out defaults to DIR)\n"
       "  --device cpu|cuda       (default %s)\n",
@@ -158,6 +160,8 @@ StatusOr<TrainOptions> parseTrainArgs(int argc, char **argv) {
       HYBRID_ASSIGN_OR_RETURN(c.logEvery, integer(1));
     } else if (a == "--save-every") {
       HYBRID_ASSIGN_OR_RETURN(c.saveEvery, integer(0));
+    } else if (a == "--stop-after") {
+      HYBRID_ASSIGN_OR_RETURN(c.stopAfter, integer(1));
     } else if (a == "--seed") {
       HYBRID_ASSIGN_OR_RETURN(std::string v, value());
       char *end = nullptr;
@@ -239,6 +243,7 @@ StatusOr<TrainConfig> mergeWithCheckpoint(const TrainOptions &o, std::vector<std
     c.logEvery = g.logEvery;
   if (o.given.count("--save-every"))
     c.saveEvery = g.saveEvery;
+  c.stopAfter = g.stopAfter;
   c.device = g.device;
   c.out = o.given.count("--out") ? g.out : o.resume;
   return c;
