@@ -44,10 +44,15 @@ inline const char *tn(bool f32) { return f32 ? "f32" : "bf"; }
 inline KernelInst embedding(int64_t d) {
   return {"hyb_embedding_" + s(d), "EmbeddingArgs", "hyb::embedding_kernel<" + s(d) + ">", 128};
 }
-inline KernelInst rmsnorm(int64_t d, bool add) {
+/// xf/rf/sf: lhs, rhs and sum in fp32 (the residual stream) instead of bf16.
+inline KernelInst rmsnorm(int64_t d, bool add, bool xf, bool rf, bool sf) {
   int t = rowThreads(d);
-  return {std::string("hyb_") + (add ? "add_rmsnorm_" : "rmsnorm_") + s(d), "RowNormArgs",
-          "hyb::rmsnorm_kernel<" + s(d) + ", " + (add ? "true" : "false") + ", " + s(t) + ">", t};
+  return {std::string("hyb_") + (add ? "add_rmsnorm_" : "rmsnorm_") + s(d) + "_" + tn(xf) +
+              (add ? std::string("_") + tn(rf) + "_" + tn(sf) : ""),
+          "RowNormArgs",
+          "hyb::rmsnorm_kernel<" + s(d) + ", " + (add ? "true" : "false") + ", " + s(t) + ", " +
+              ty(xf) + ", " + ty(rf) + ", " + ty(sf) + ">",
+          t};
 }
 inline KernelInst groupnorm(int64_t d, int64_t g, bool gated, bool nbg, bool xf32) {
   int t = rowThreads(d);
@@ -75,6 +80,13 @@ inline KernelInst unary(int op, bool inF32, bool outF32) {
 inline KernelInst binary(bool mul, bool rhsF32) {
   return {std::string("hyb_") + (mul ? "mul_" : "add_") + tn(rhsF32), "BinaryArgs",
           std::string("hyb::binary_kernel<") + (mul ? "1" : "0") + ", " + ty(rhsF32) + ">", 256};
+}
+/// Decode GEMMs (<= 8 token rows): plain (bf16 or fp32 out) and swiglu.
+inline KernelInst gemv(bool outF32, bool swiglu) {
+  return {std::string("hyb_gemv_") + (swiglu ? "swiglu" : tn(outF32)), "GemvArgs",
+          std::string("hyb::gemv_kernel<8, ") + (outF32 ? "true" : "false") + ", " +
+              (swiglu ? "true" : "false") + ">",
+          256};
 }
 inline KernelInst swiglu() { return {"hyb_swiglu", "BinaryArgs", "hyb::swiglu_kernel", 256}; }
 inline KernelInst cols() { return {"hyb_cols", "ColsArgs", "hyb::cols_kernel", 256}; }
@@ -115,6 +127,26 @@ class ProgramView {
 public:
   ProgramView(const hyb::Artifact &a, const hyb::Program &p) : a_(a), p_(p) {
     f32_.assign(p.values()->size(), false);
+    // The residual stream (add_rmsnorm's sum) stays fp32 when only norms read
+    // it: rounding it to bf16 every layer is the largest error source.
+    std::vector<int> okUses(f32_.size(), 0), uses(f32_.size(), 0);
+    for (const hyb::Instr *in : *p.instrs()) {
+      std::string op = in->op()->str();
+      for (size_t i = 0; i < in->inputs()->size(); ++i) {
+        int id = in->inputs()->Get(i);
+        if (id < 0)
+          continue;
+        id = root(id);
+        uses[id]++;
+        if ((op == "add_rmsnorm" && i < 2) || (op == "rmsnorm" && i == 0))
+          okUses[id]++;
+      }
+    }
+    for (const hyb::Instr *in : *p.instrs())
+      if (in->op()->str() == "add_rmsnorm" && in->outputs()->size() == 2) {
+        int sum = in->outputs()->Get(0);
+        f32_[sum] = uses[sum] == okUses[sum];
+      }
     for (const hyb::Instr *in : *p.instrs()) {
       std::string op = in->op()->str();
       bool out = false;
@@ -228,12 +260,13 @@ inline bool kernelsFor(const ProgramView &pv, const hyb::Instr &in, std::vector<
     return false;
   };
   if (op != "scale" && op != "clamp" && op != "silu" && op != "softplus" && op != "relu2" &&
-      op != "softplus_clamp" && f32In())
+      op != "softplus_clamp" && op != "rmsnorm" && op != "add_rmsnorm" && f32In())
     return refuse("reads an fp32 value (logits); only element-wise ops may follow lm_head");
   if (op == "linear" || op == "lm_head" || op == "linear_group" || op == "linear_sum" ||
       op == "fused_linear") {
     if (op == "lm_head" && at.has("scale"))
       return refuse("lm_head with a scale attribute");
+    out.push_back(kn::gemv(op == "lm_head", false));
     if (op == "fused_linear" && in.inputs()->size() > 2)
       out.push_back(kn::bias());
     if ((op == "linear" && in.inputs()->size() == 3 && input(2) >= 0) ||
@@ -242,6 +275,7 @@ inline bool kernelsFor(const ProgramView &pv, const hyb::Instr &in, std::vector<
     return true;  // GEMMs: cuBLASLt
   }
   if (op == "swiglu_linear") {
+    out.push_back(kn::gemv(false, true));
     out.push_back(kn::swiglu());
     return true;
   }
@@ -256,7 +290,9 @@ inline bool kernelsFor(const ProgramView &pv, const hyb::Instr &in, std::vector<
     int64_t d = pv.last(input(0));
     if (d > 16384)
       return refuse("row width " + std::to_string(d) + " > 16384");
-    out.push_back(kn::rmsnorm(d, op == "add_rmsnorm"));
+    bool add = op == "add_rmsnorm";
+    out.push_back(kn::rmsnorm(d, add, pv.isF32(input(0)), add && pv.isF32(input(1)),
+                              add && pv.isF32(in.outputs()->Get(0))));
     return true;
   }
   if (op == "group_norm" || op == "gated_rmsnorm") {

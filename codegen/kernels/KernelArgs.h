@@ -25,9 +25,10 @@ struct EmbeddingArgs {
 
 /// rmsnorm / add_rmsnorm: sum = x (+ r); out = sum / rms * w.
 struct RowNormArgs {
-  const bf16_t *x, *r;  // r null for plain rmsnorm
+  const void *x, *r;    // r null for plain rmsnorm; bf16 or fp32 (template)
   const float *w;       // [D]
-  bf16_t *sum, *out;    // sum null for plain rmsnorm
+  void *sum;            // null for plain rmsnorm; bf16 or fp32 (template)
+  bf16_t *out;
   int T;
   float eps;
 };
@@ -136,6 +137,16 @@ struct AttnArgs {
   const int32_t *pos;
   int B, L, Hq, Hkv, ctx, window;
   float scale;
+};
+
+/// Decode GEMV: out[t, n] (ldo) = alpha * x[t, :] (ldx) . w[n, :] + beta * out;
+/// with w2: out = silu(gateScale * (x.w + bias)) * (x.w2 + bias2).
+struct GemvArgs {
+  const bf16_t *x, *w, *w2;
+  void *out;
+  const float *bias, *bias2;
+  int T, K, N, ldx, ldo;
+  float alpha, beta, gateScale;
 };
 
 } // namespace hyb

@@ -3,6 +3,7 @@
 #include "attention.cuh"
 #include "conv.cuh"
 #include "elementwise.cuh"
+#include "gemv.cuh"
 #include "norms.cuh"
 #include "rope.cuh"
 #include "scan.cuh"

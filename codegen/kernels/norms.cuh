@@ -10,8 +10,9 @@
 
 namespace hyb {
 
-/// add_rmsnorm (Add) or rmsnorm: one block of Threads per row.
-template <int D, bool Add, int Threads>
+/// add_rmsnorm (Add) or rmsnorm: one block of Threads per row. XT, RT, ST:
+/// element types of lhs, rhs and the sum (fp32 for the residual stream).
+template <int D, bool Add, int Threads, typename XT, typename RT, typename ST>
 __device__ __forceinline__ void rmsnorm_kernel(const RowNormArgs &a) {
   static_assert(D > 0 && D <= 16384, "rmsnorm: row width out of range");
   static_assert(Threads % 32 == 0, "rmsnorm: threads must be whole warps");
@@ -20,6 +21,9 @@ __device__ __forceinline__ void rmsnorm_kernel(const RowNormArgs &a) {
   const int64_t row = blockIdx.x;
   if (row >= a.T)
     return;
+  const XT *xp = static_cast<const XT *>(a.x);
+  const RT *rp = static_cast<const RT *>(a.r);
+  ST *sp = static_cast<ST *>(a.sum);
   float v[PerThread];
   float ss = 0.f;
 #pragma unroll
@@ -27,13 +31,12 @@ __device__ __forceinline__ void rmsnorm_kernel(const RowNormArgs &a) {
     int c = threadIdx.x + i * Threads;
     float x = 0.f;
     if (c < D) {
-      x = ld(a.x, row * D + c);
-      if (Add)
-        x += ld(a.r, row * D + c);
-      // The residual stream is stored in bf16: normalise what is stored.
+      x = ld(xp, row * D + c);
       if (Add) {
-        st(a.sum, row * D + c, x);
-        x = ld(a.sum, row * D + c);
+        x += ld(rp, row * D + c);
+        // Normalise the sum as stored (bf16 or fp32), as later layers see it.
+        st(sp, row * D + c, x);
+        x = ld(sp, row * D + c);
       }
     }
     v[i] = x;

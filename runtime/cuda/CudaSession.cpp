@@ -244,8 +244,8 @@ private:
   std::vector<bool> weightBf16_;
   double weightBytes_ = 0;
   std::vector<Slot> slots_;
-  std::map<int, DevBuf> invFreq_;  // per instruction index of a rope op
-  std::map<const hyb::Instr *, int> instrIndex_;
+  std::map<const hyb::Instr *, DevBuf> invFreq_;  // rotary frequencies per rope op
+  Status prepareRope(const hyb::Instr &in, int64_t headDim);
   DevBuf posDev_, gemmWs_;
   void *hostPinned_ = nullptr;     // [0]: pos, [1..]: ids staging
   size_t hostPinnedBytes_ = 0;
@@ -257,7 +257,7 @@ private:
   const hyb::Program *prefill_ = nullptr, *decode_ = nullptr;
   std::unique_ptr<ProgramView> prefillView_, decodeView_;
   int64_t scratchPrefill_ = 0, scratchDecode_ = 0;
-  bool useGraph_ = true, syncEach_ = false;
+  bool useGraph_ = true, syncEach_ = false, useGemv_ = true;
   CUgraphExec graphExec_ = nullptr;
 };
 
@@ -270,6 +270,7 @@ Status CudaSession::init() {
   HYBRID_ASSIGN_OR_RETURN(dev_, Device::get());
   useGraph_ = envOn("HYBRIDC_CUDA_GRAPH", true);
   syncEach_ = envOn("HYBRIDC_CUDA_SYNC", false);
+  useGemv_ = envOn("HYBRIDC_CUDA_GEMV", true);  // 0: cuBLASLt for decode GEMMs too
   HYB_CUDA(cuStreamCreate(&stream_, CU_STREAM_NON_BLOCKING));
   // The fatbin, copied to an 8-byte aligned buffer for the loader.
   std::vector<uint64_t> image((a.fatbin()->size() + 7) / 8);
@@ -285,9 +286,11 @@ Status CudaSession::init() {
   weightBf16_.assign(a.weights()->size(), false);
   for (const hyb::Program *p : {prefill_, decode_}) {
     const ProgramView &pv = p == prefill_ ? *prefillView_ : *decodeView_;
-    int idx = 0;
     for (const hyb::Instr *in : *p->instrs()) {
-      instrIndex_[in] = idx++;
+      if (in->op()->str() == "rope" || in->op()->str() == "rope_attention") {
+        auto q = pv.shape(in->inputs()->Get(0));
+        HYBRID_RETURN_IF_ERROR(prepareRope(*in, q.size() == 2 ? q[1] : 0));
+      }
       std::vector<KernelInst> ks;
       std::string why;
       if (!codegen::kernelsFor(pv, *in, ks, why))
@@ -372,6 +375,38 @@ Status CudaSession::init() {
   return Status();
 }
 
+Status CudaSession::prepareRope(const hyb::Instr &in, int64_t headDim) {
+  InstrAttrs at{in};
+  int64_t rdAttr = at.i("rotary_dim", 0);
+  const int rd = (int)(rdAttr == 0 ? headDim : rdAttr);
+  std::vector<float> inv(std::max(rd / 2, 1));
+  // As cpu::ropeInvFreq (and transformers): the fp64 formula rounded to fp32.
+  const double theta = at.f("theta", 10000.0), kPi = 3.14159265358979323846;
+  std::string type = at.str("scaling.type");
+  for (int i = 0; i < rd / 2; ++i) {
+    double f = 1.0 / std::pow(theta, (double)(2 * i) / (double)rd);
+    if (type == "linear") {
+      f /= at.f("scaling.factor", 1.0);
+    } else if (type == "llama3") {
+      double factor = at.f("scaling.factor", 1.0), lo = at.f("scaling.low_freq_factor", 1.0),
+             hi = at.f("scaling.high_freq_factor", 4.0),
+             old = (double)at.i("scaling.original_max_position", 8192);
+      double wavelen = 2.0 * kPi / f;
+      if (wavelen > old / lo) {
+        f /= factor;
+      } else if (wavelen >= old / hi) {
+        double sm = (old / wavelen - lo) / (hi - lo);
+        f = (1.0 - sm) * f / factor + sm * f;
+      }
+    }
+    inv[i] = (float)f;
+  }
+  DevBuf &buf = invFreq_[&in];
+  HYBRID_RETURN_IF_ERROR(buf.alloc(inv.size() * 4));
+  HYB_CUDA(cuMemcpyHtoD(buf.p, inv.data(), inv.size() * 4));
+  return Status();
+}
+
 Status CudaSession::zeroCaches() {
   for (Slot &s : slots_)
     for (DevBuf *b : {&s.k, &s.v, &s.conv, &s.ssm})
@@ -434,8 +469,21 @@ int alignOf(uint64_t v) {
   return a;
 }
 
+/// The decode GEMV fits: few rows, x staged in 48 KB of shared memory,
+/// 16-byte weight rows.
+bool gemvFits(int64_t T, int64_t K) { return T <= 8 && T * K <= 12288 && K % 8 == 0; }
+
 Status CudaSession::gemm(CUdeviceptr x, int64_t ldx, CUdeviceptr w, CUdeviceptr out, int64_t ldo,
                          int64_t T, int64_t K, int64_t N, float alpha, float beta, bool outF32) {
+  if (useGemv_ && gemvFits(T, K)) {
+    ::hyb::GemvArgs a{};
+    a.x = reinterpret_cast<const ::hyb::bf16_t *>(x);
+    a.w = reinterpret_cast<const ::hyb::bf16_t *>(w);
+    a.out = reinterpret_cast<void *>(out);
+    a.T = (int)T, a.K = (int)K, a.N = (int)N, a.ldx = (int)ldx, a.ldo = (int)ldo;
+    a.alpha = alpha, a.beta = beta;
+    return launch(kn::gemv(outF32, false), (unsigned)((N + 7) / 8), 1, 1, T * K * 4, &a);
+  }
   int alA = alignOf(w), alB = std::min(alignOf(x), alignOf(ldx * 2)),
       alC = std::min(alignOf(out), alignOf(ldo * (outF32 ? 4 : 2)));
   auto key = std::make_tuple(T, K, N, ldx, ldo, (int)outF32 | (beta != 0.f ? 2 : 0), alB, alC);
@@ -682,6 +730,16 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
   if (op == "swiglu_linear") {
     Ref x = inRef(0), wg = inRef(1), wu = inRef(2), o = outRef(0);
     const int64_t K = wg.shape[1], N = wg.shape[0];
+    if (useGemv_ && gemvFits(T, K)) {  // decode: gate, up and silu * up in one pass
+      ::hyb::GemvArgs a{};
+      a.x = bf(x.p), a.w = bf(wg.p), a.w2 = bf(wu.p);
+      a.out = reinterpret_cast<void *>(o.p);
+      if (nIn == 5)
+        a.bias = f32p(inRef(3).p), a.bias2 = f32p(inRef(4).p);
+      a.T = (int)T, a.K = (int)K, a.N = (int)N, a.ldx = (int)K, a.ldo = (int)N;
+      a.alpha = 1.f, a.gateScale = (float)at.f("gate_scale", 1.0);
+      return launch(kn::gemv(false, true), (unsigned)((N + 7) / 8), 1, 1, T * K * 4, &a);
+    }
     CUdeviceptr g = ws.scratch.p, u = ws.scratch.p + ((T * N * 2 + 255) / 256) * 256;
     HYBRID_RETURN_IF_ERROR(gemm(x.p, K, wg.p, g, N, T, K, N, 1.f, 0.f, false));
     HYBRID_RETURN_IF_ERROR(gemm(x.p, K, wu.p, u, N, T, K, N, 1.f, 0.f, false));
@@ -709,14 +767,16 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
     bool add = op == "add_rmsnorm";
     Ref x = inRef(0);
     ::hyb::RowNormArgs a{};
-    a.x = bf(x.p);
-    a.r = add ? bf(inRef(1).p) : nullptr;
+    Ref r = add ? inRef(1) : Ref(), sum = add ? outRef(0) : Ref();
+    a.x = reinterpret_cast<const void *>(x.p);
+    a.r = reinterpret_cast<const void *>(r.p);
     a.w = f32p(inRef(add ? 2 : 1).p);
-    a.sum = add ? bf(outRef(0).p) : nullptr;
+    a.sum = reinterpret_cast<void *>(sum.p);
     a.out = bf(outRef(add ? 1 : 0).p);
     a.T = (int)x.rows();
     a.eps = (float)at.f("eps", 1e-5);
-    return launch(kn::rmsnorm(x.last(), add), (unsigned)x.rows(), 1, 1, 0, &a);
+    return launch(kn::rmsnorm(x.last(), add, x.f32, r.f32, sum.f32), (unsigned)x.rows(), 1, 1, 0,
+                  &a);
   }
   if (op == "group_norm" || op == "gated_rmsnorm") {
     bool gated = op == "gated_rmsnorm";
@@ -843,7 +903,8 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
     return Status();
   };
   auto scanLaunch = [&](::hyb::ScanArgs &a, int64_t N, bool f32) -> Status {
-    bool dec = L <= 4;
+    // Few channels (batch 1): 32 lanes per state row for more blocks; else 4.
+    bool dec = L <= 4 || B * a.H * a.P < 65536;
     int split = kn::scanSplit(N, dec);
     int rows = 128 / split;
     return launch(kn::scan(N, split, f32), (unsigned)((a.P + rows - 1) / rows), (unsigned)a.H,
@@ -944,36 +1005,9 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
     ra.pos = reinterpret_cast<const int32_t *>(posDev_.p);
     bool rotate = op != "attention";
     if (rotate) {
-      int idx = instrIndex_[&in];
-      auto it = invFreq_.find(idx + (L == 1 ? 1 << 20 : 0));
-      if (it == invFreq_.end()) {
-        std::vector<float> inv(ra.rd / 2);
-        // As cpu::ropeInvFreq (and transformers): fp64 formula rounded to fp32.
-        const double theta = at.f("theta", 10000.0), kPi = 3.14159265358979323846;
-        std::string type = at.str("scaling.type");
-        for (int i = 0; i < ra.rd / 2; ++i) {
-          double f = 1.0 / std::pow(theta, (double)(2 * i) / (double)ra.rd);
-          if (type == "linear") {
-            f /= at.f("scaling.factor", 1.0);
-          } else if (type == "llama3") {
-            double factor = at.f("scaling.factor", 1.0), lo = at.f("scaling.low_freq_factor", 1.0),
-                   hi = at.f("scaling.high_freq_factor", 4.0),
-                   old = (double)at.i("scaling.original_max_position", 8192);
-            double wavelen = 2.0 * kPi / f;
-            if (wavelen > old / lo)
-              f /= factor;
-            else if (wavelen >= old / hi) {
-              double s = (old / wavelen - lo) / (hi - lo);
-              f = (1.0 - s) * f / factor + s * f;
-            }
-          }
-          inv[i] = (float)f;
-        }
-        DevBuf &buf = invFreq_[idx + (L == 1 ? 1 << 20 : 0)];
-        HYBRID_RETURN_IF_ERROR(buf.alloc(std::max<size_t>(inv.size(), 1) * 4));
-        HYB_CUDA(cuMemcpyHtoD(buf.p, inv.data(), inv.size() * 4));
-        it = invFreq_.find(idx + (L == 1 ? 1 << 20 : 0));
-      }
+      auto it = invFreq_.find(&in);  // uploaded in init(): no allocation while capturing
+      if (it == invFreq_.end())
+        return HYBRID_ERROR("rope frequencies of this instruction were not prepared");
       ra.invFreq = f32p(it->second.p);
     }
     if (op == "rope") {

@@ -30,7 +30,8 @@ for f in bamba falcon_h1 llama mamba2 nemotron_h; do
   want=$(ids "$FIX/$f/greedy.json")
   got=$("$RUN" generate "$HYB/hf-$f.hyb" $W --prompt-ids $P --device cuda --greedy --max-new-tokens 24 2>&1 | head -1)
   if [ "$got" = "$want" ]; then echo "PASS $f greedy 24 tokens"; else
-    n=$(python3 -c "a='$got'.split(','); b='$want'.split(','); k=0
+    n=$(GOT="$got" WANT="$want" python3 -c "import os
+a = os.environ['GOT'].split(','); b = os.environ['WANT'].split(','); k = 0
 while k < min(len(a), len(b)) and a[k] == b[k]: k += 1
 print(k)")
     echo "FAIL $f greedy: first $n of 24 agree; got $got want $want"; fails=$((fails + 1)); fi
@@ -42,7 +43,7 @@ for m in tiny fam-transformer fam-mamba2 fam-inter fam-intra_diff fam-intra_conc
 done
 if command -v compute-sanitizer > /dev/null || [ -x /usr/local/cuda/bin/compute-sanitizer ]; then
   CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
-  check "compute-sanitizer memcheck (tiny, prefill + decode, graph)" bash -c "'$CS' --tool memcheck --error-exitcode 3 '$RUN' logits '$HYB/tiny.hyb' --random-weights 3 --prompt 'Hello, hybrid world' --device cuda --decode-from 4 -o '$T/cs.npy' 2>&1 | tail -2"
+  check "compute-sanitizer memcheck (tiny, prefill + decode, graph)" bash -c "'$CS' --tool memcheck --error-exitcode 3 '$RUN' logits '$HYB/tiny.hyb' --random-weights 3 --prompt 'Hello, hybrid world' --device cuda --decode-from 4 -o '$T/cs.npy' > '$T/cs.log' 2>&1; rc=\$?; tail -1 '$T/cs.log'; grep -q 'ERROR SUMMARY: 0 errors' '$T/cs.log' && [ \$rc = 0 ]"
 else
   echo "SKIP compute-sanitizer: not installed"
 fi

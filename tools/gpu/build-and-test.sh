@@ -40,4 +40,7 @@ if [ "${BENCH:-0}" = 1 ]; then
     fi
   done
 fi
+if [ "${PEER:-0}" = 1 ]; then  # the PyTorch peer, same call, same card
+  PYTHONUNBUFFERED=1 python3 "$ROOT/tools/gpu/peer_subset.py" --out "$OUTDIR" 2>&1 | grep -v Warning | tee "$OUTDIR/peer.log"
+fi
 exit $rc
