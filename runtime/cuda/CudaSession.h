@@ -20,6 +20,10 @@
 
 namespace hybrid {
 
+/// Version of the C entry points of libhybrid_cuda.so (CudaPlugin.cpp);
+/// the loader refuses a library of another version.
+constexpr int kCudaBackendAbi = 1;
+
 /// Fails clearly when there is no device, the artifact has no fatbin (it
 /// was compiled for the CPU), an op has no CUDA kernel, or memory runs out.
 StatusOr<std::unique_ptr<Session>> createCudaSession(const Model &model, int64_t batch);

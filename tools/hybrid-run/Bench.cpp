@@ -13,9 +13,7 @@
 #include "tools/hybrid-run/Bench.h"
 
 #include "codegen/KernelPlan.h"
-#ifdef HYBRIDC_HAVE_CUDA
-#include "runtime/cuda/CudaSession.h"
-#endif
+#include "runtime/exec/DeviceBackend.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -26,13 +24,7 @@
 namespace hybrid {
 
 StatusOr<std::unique_ptr<Session>> createDeviceSession(const Model &model, int64_t batch) {
-#ifdef HYBRIDC_HAVE_CUDA
-  return createCudaSession(model, batch);
-#else
-  (void)model, (void)batch;
-  return HYBRID_ERROR("--device cuda: this hybrid-run was built without the CUDA executor "
-                      "(no CUDA toolkit at configure time); use --device cpu");
-#endif
+  return createCudaSessionDynamic(model, batch);
 }
 
 namespace {
@@ -129,10 +121,6 @@ int runBenchCommand(int argc, char **argv) {
     std::fprintf(stderr, "hybrid-run: error: bench times the CUDA executor: use --device cuda\n");
     return 2;
   }
-#ifndef HYBRIDC_HAVE_CUDA
-  std::fprintf(stderr, "hybrid-run: error: this build has no CUDA executor\n");
-  return 1;
-#else
   auto m = weights.empty() ? Model::loadWithRandomWeights(model, (uint64_t)seed)
                            : Model::load(model, weights);
   if (!m.ok()) {
@@ -144,7 +132,7 @@ int runBenchCommand(int argc, char **argv) {
                  seq, (long long)(*m)->maxContext());
     return 1;
   }
-  auto r = cudaBench(**m, batch, seq, decodeTokens, (int)reps);
+  auto r = cudaBenchDynamic(**m, batch, seq, decodeTokens, (int)reps);
   if (!r.ok()) {
     std::fprintf(stderr, "hybrid-run: error: %s\n", r.status().toString().c_str());
     return 1;
@@ -179,7 +167,6 @@ int runBenchCommand(int argc, char **argv) {
       << ", \"peak_tflops\": " << kPeakTflops << ", \"peak_gb_s\": " << kPeakGBs << "}\n";
   }
   return 0;
-#endif
 }
 
 } // namespace hybrid
