@@ -173,10 +173,6 @@ StatusOr<GradView> gradView(const OpContext &ctx);
 /// The float data of an optional tensor, null when absent.
 inline float *ptrOf(const TensorRef *t) { return t && t->valid() ? t->f() : nullptr; }
 inline int64_t rowsOf(const TensorRef &t) { return t.numel() / t.shape.back(); }
-/// The rope scaling of attributes "<prefix>.type", "<prefix>.factor", ...
-StatusOr<cpu::RopeScaling> ropeScalingOf(const OpContext &c, const std::string &prefix);
-/// "add|mean|diff|concat".
-StatusOr<cpu::CombineMode> combineModeOf(const OpContext &c, const std::string &mode);
 /// The numbers of an Ints or Floats attribute as doubles; false when absent.
 bool attrNumbers(const OpContext &c, const std::string &key, std::vector<double> &out);
 } // namespace gradops

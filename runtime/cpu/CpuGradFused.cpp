@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/CpuGrad.h"
+#include "runtime/cpu/OpAttrs.h"
 
 #include <algorithm>
 #include <cstring>
@@ -91,7 +92,7 @@ Status runRopeAttentionGrad(OpContext &c) {
   if (v.x.size() != 3 || v.y.size() != 1)
     return HYBRID_ERROR("op 'rope_attention.grad': the forward takes q, k, v and has one result");
   const TensorRef &q = v.x[0], &k = v.x[1], &val = v.x[2];
-  HYBRID_ASSIGN_OR_RETURN(cpu::RopeScaling s, gradops::ropeScalingOf(c, "scaling"));
+  HYBRID_ASSIGN_OR_RETURN(cpu::RopeScaling s, ropeScalingAttr(c, "scaling"));
   const double theta = c.attrF64("theta", 10000.0);
   const int64_t rd = c.attrInt("rotary_dim", 0), B = q.dim(0), L = q.dim(1);
   const int64_t Hq = q.dim(2), Hk = k.dim(2), Dh = q.dim(3);
@@ -281,7 +282,7 @@ Status runBranchCombineGrad(OpContext &c) {
   const bool group = norm == "group";
   if (!group && norm != "rms")
     return HYBRID_ERROR("op 'branch_combine.grad': norm must be rms or group, got '", norm, "'");
-  HYBRID_ASSIGN_OR_RETURN(cpu::CombineMode m, gradops::combineModeOf(c, c.attrStr("mode", "")));
+  HYBRID_ASSIGN_OR_RETURN(cpu::CombineMode m, combineModeAttr(c));
   const TensorRef &a = v.x[0], &b = v.x[1];
   const int64_t T = rowsOf(a), Da = a.dim(-1), Db = b.dim(-1);
   const double eps = c.attrF64("eps", 1e-5);

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/CpuGrad.h"
+#include "runtime/cpu/OpAttrs.h"
 
 #include <cstring>
 
@@ -35,36 +36,6 @@ StatusOr<GradView> gradView(const OpContext &c) {
   v.fwd.attrs = c.attrs;
   v.fwd.batch = c.batch, v.fwd.seq = c.seq, v.fwd.pos0 = c.pos0;
   return v;
-}
-
-StatusOr<cpu::RopeScaling> ropeScalingOf(const OpContext &c, const std::string &prefix) {
-  cpu::RopeScaling s;
-  std::string type = c.attrStr(prefix + ".type", "");
-  if (type.empty())
-    return s;
-  if (type == "linear")
-    s.kind = cpu::RopeScaling::Kind::Linear;
-  else if (type == "llama3")
-    s.kind = cpu::RopeScaling::Kind::Llama3;
-  else
-    return HYBRID_ERROR("op '", c.op, "': unsupported rope scaling '", type, "'");
-  s.factor = c.attrF64(prefix + ".factor", 1.0);
-  s.lowFreqFactor = c.attrF64(prefix + ".low_freq_factor", 1.0);
-  s.highFreqFactor = c.attrF64(prefix + ".high_freq_factor", 4.0);
-  s.originalMaxPosition = c.attrInt(prefix + ".original_max_position", 8192);
-  return s;
-}
-
-StatusOr<cpu::CombineMode> combineModeOf(const OpContext &c, const std::string &mode) {
-  if (mode == "add")
-    return cpu::CombineMode::Add;
-  if (mode == "mean")
-    return cpu::CombineMode::Mean;
-  if (mode == "diff")
-    return cpu::CombineMode::Diff;
-  if (mode == "concat")
-    return cpu::CombineMode::Concat;
-  return HYBRID_ERROR("op '", c.op, "': unknown combine mode '", mode, "'");
 }
 
 bool attrNumbers(const OpContext &c, const std::string &key, std::vector<double> &out) {
@@ -223,7 +194,7 @@ Status runSsdScanGrad(OpContext &c) {
 Status runRopeGrad(OpContext &c) {
   HYBRID_ASSIGN_OR_RETURN(GradView v, gradops::gradView(c));
   HYBRID_RETURN_IF_ERROR(expectForward(c, v, 1, 1));
-  HYBRID_ASSIGN_OR_RETURN(cpu::RopeScaling s, gradops::ropeScalingOf(c, "scaling"));
+  HYBRID_ASSIGN_OR_RETURN(cpu::RopeScaling s, ropeScalingAttr(c, "scaling"));
   float *dx = gradOut(c, 0);
   if (!dx)
     return Status();
@@ -302,7 +273,7 @@ Status runMulGrad(OpContext &c) {
 Status runCombineGrad(OpContext &c) {
   HYBRID_ASSIGN_OR_RETURN(GradView v, gradops::gradView(c));
   HYBRID_RETURN_IF_ERROR(expectForward(c, v, 2, 2));
-  HYBRID_ASSIGN_OR_RETURN(cpu::CombineMode m, gradops::combineModeOf(c, c.attrStr("mode", "")));
+  HYBRID_ASSIGN_OR_RETURN(cpu::CombineMode m, combineModeAttr(c));
   std::vector<float> z;
   const TensorRef &a = v.x[0], &b = v.x[1];
   return cpu::combineGrad(dyOf(v, 0, z), rowsOf(a), a.dim(-1), b.dim(-1), m, gradOut(c, 0),

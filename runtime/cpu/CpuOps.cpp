@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/CpuKernels.h"
 #include "runtime/cpu/FusedOps.h"
+#include "runtime/cpu/OpAttrs.h"
 #include "runtime/exec/OpContext.h"
 
 #include <cstring>
@@ -94,28 +95,10 @@ Status runSsdScan(OpContext &c) {
                       c.attrInt("chunk", 256), state, c.outputs[0].f());
 }
 
-StatusOr<cpu::RopeScaling> ropeScaling(const OpContext &c, const std::string &prefix) {
-  cpu::RopeScaling s;
-  std::string type = c.attrStr(prefix + ".type", "");
-  if (type.empty())
-    return s;
-  if (type == "linear")
-    s.kind = cpu::RopeScaling::Kind::Linear;
-  else if (type == "llama3")
-    s.kind = cpu::RopeScaling::Kind::Llama3;
-  else
-    return HYBRID_ERROR("op '", c.op, "': unsupported rope scaling '", type, "'");
-  s.factor = c.attrF64(prefix + ".factor", 1.0);
-  s.lowFreqFactor = c.attrF64(prefix + ".low_freq_factor", 1.0);
-  s.highFreqFactor = c.attrF64(prefix + ".high_freq_factor", 4.0);
-  s.originalMaxPosition = c.attrInt(prefix + ".original_max_position", 8192);
-  return s;
-}
-
 Status runRope(OpContext &c) {
   HYBRID_RETURN_IF_ERROR(expectInputs(c, 1, 1));
   const TensorRef &x = c.inputs[0];
-  HYBRID_ASSIGN_OR_RETURN(cpu::RopeScaling s, ropeScaling(c, "scaling"));
+  HYBRID_ASSIGN_OR_RETURN(cpu::RopeScaling s, ropeScalingAttr(c, "scaling"));
   return cpu::rope(x.f(), c.batch, c.seq, x.dim(2), x.dim(3), c.pos0, c.attrF64("theta", 10000.0),
                    s, c.attrInt("rotary_dim", 0), c.outputs[0].f());
 }
@@ -165,18 +148,7 @@ Status runBinary(OpContext &c) {
 
 Status runCombine(OpContext &c) {
   HYBRID_RETURN_IF_ERROR(expectInputs(c, 2, 2));
-  std::string mode = c.attrStr("mode", "");
-  CombineMode m;
-  if (mode == "add")
-    m = CombineMode::Add;
-  else if (mode == "mean")
-    m = CombineMode::Mean;
-  else if (mode == "diff")
-    m = CombineMode::Diff;
-  else if (mode == "concat")
-    m = CombineMode::Concat;
-  else
-    return HYBRID_ERROR("op 'combine': unknown mode '", mode, "'");
+  HYBRID_ASSIGN_OR_RETURN(CombineMode m, combineModeAttr(c));
   const TensorRef &a = c.inputs[0], &b = c.inputs[1];
   return cpu::combine(a.f(), b.f(), rowsOf(a), a.dim(-1), b.dim(-1), m, c.outputs[0].f());
 }

@@ -8,6 +8,7 @@
 #include "runtime/cpu/FusedOps.h"
 
 #include "runtime/cpu/CpuKernels.h"
+#include "runtime/cpu/OpAttrs.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -66,24 +67,6 @@ groupsOf(const OpContext &c, std::vector<int64_t> fallback) {
 
 const TensorRef *single(const std::vector<const TensorRef *> &g) { return g.empty() ? nullptr : g[0]; }
 
-StatusOr<cpu::RopeScaling> ropeScaling(const OpContext &c) {
-  cpu::RopeScaling s;
-  std::string type = c.attrStr("scaling.type", "");
-  if (type.empty())
-    return s;
-  if (type == "linear")
-    s.kind = cpu::RopeScaling::Kind::Linear;
-  else if (type == "llama3")
-    s.kind = cpu::RopeScaling::Kind::Llama3;
-  else
-    return HYBRID_ERROR("op '", c.op, "': unsupported rope scaling '", type, "'");
-  s.factor = c.attrF64("scaling.factor", 1.0);
-  s.lowFreqFactor = c.attrF64("scaling.low_freq_factor", 1.0);
-  s.highFreqFactor = c.attrF64("scaling.high_freq_factor", 4.0);
-  s.originalMaxPosition = c.attrInt("scaling.original_max_position", 8192);
-  return s;
-}
-
 /// out = factor * in, in place when they are the same buffer.
 void scaleInPlace(float *x, int64_t n, double factor) {
   if (factor != 1.0)
@@ -96,7 +79,7 @@ Status runRopeAttention(OpContext &c) {
   if (c.inputs.size() != 3 || c.outputs.size() != 1)
     return HYBRID_ERROR("op 'rope_attention' takes q, k, v and has one result");
   const TensorRef &q = c.inputs[0], &k = c.inputs[1], &v = c.inputs[2];
-  HYBRID_ASSIGN_OR_RETURN(cpu::RopeScaling s, ropeScaling(c));
+  HYBRID_ASSIGN_OR_RETURN(cpu::RopeScaling s, ropeScalingAttr(c, "scaling"));
   double theta = c.attrF64("theta", 10000.0);
   int64_t rd = c.attrInt("rotary_dim", 0);
   Buf qr(q.numel()), kr(k.numel());
@@ -223,17 +206,7 @@ Status runBranchCombine(OpContext &c) {
   bool group = norm == "group";
   if (!group && norm != "rms")
     return HYBRID_ERROR("op 'branch_combine': norm must be rms or group, got '", norm, "'");
-  cpu::CombineMode m;
-  if (mode == "add")
-    m = cpu::CombineMode::Add;
-  else if (mode == "mean")
-    m = cpu::CombineMode::Mean;
-  else if (mode == "diff")
-    m = cpu::CombineMode::Diff;
-  else if (mode == "concat")
-    m = cpu::CombineMode::Concat;
-  else
-    return HYBRID_ERROR("op 'branch_combine': unknown mode '", mode, "'");
+  HYBRID_ASSIGN_OR_RETURN(cpu::CombineMode m, combineModeAttr(c));
   int64_t T = rowsOf(a), Da = a.dim(-1), Db = b.dim(-1);
   double eps = c.attrF64("eps", 1e-5);
   Buf na(T * Da), nb(T * Db);
