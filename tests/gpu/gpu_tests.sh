@@ -13,6 +13,14 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FIX=$ROOT/tests/fixtures/hf
 T=$(mktemp -d)
 RUN="$BIN/hybrid-run"; CMP="$BIN/npy-compare"
+# No GPU (no driver): skip before anything else; on a GPU machine missing
+# artifacts are a failure (tools/gpu/prepare.sh makes them).
+if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1; then
+  echo "SKIP: no NVIDIA GPU on this machine"; exit 77
+fi
+if [ ! -f "$HYB/tiny.hyb" ]; then
+  echo "FAIL: no CUDA artifacts in $HYB (run tools/gpu/prepare.sh on the CPU machine and carry .carry/)"; exit 1
+fi
 if ! "$RUN" logits "$HYB/tiny.hyb" --random-weights 3 --prompt "probe" --device cuda -o "$T/probe.npy" > "$T/probe.log" 2>&1; then
   if grep -q -e "no CUDA device" -e "libcuda.so" -e "STUB_LIBRARY" "$T/probe.log"; then echo "SKIP: no CUDA device ($(head -1 "$T/probe.log"))"; exit 77; fi
   cat "$T/probe.log"; echo "FAIL: the probe run failed"; exit 1
