@@ -54,13 +54,14 @@ inline KernelInst rmsnorm(int64_t d, bool add, bool xf, bool rf, bool sf) {
               ty(xf) + ", " + ty(rf) + ", " + ty(sf) + ">",
           t};
 }
-inline KernelInst groupnorm(int64_t d, int64_t g, bool gated, bool nbg, bool xf32) {
+inline KernelInst groupnorm(int64_t d, int64_t g, bool gated, bool nbg, bool xf32,
+                            bool zf32 = false) {
   int t = rowThreads(d);
   std::string n = std::string("hyb_") + (gated ? (nbg ? "gatednorm_nbg_" : "gatednorm_") : "groupnorm_") +
-                  s(d) + "_g" + s(g) + "_" + tn(xf32);
+                  s(d) + "_g" + s(g) + "_" + tn(xf32) + (zf32 ? "_zf32" : "");
   return {n, "GroupNormArgs",
           "hyb::groupnorm_kernel<" + s(d) + ", " + s(g) + ", " + (gated ? "true" : "false") + ", " +
-              (nbg ? "true" : "false") + ", " + ty(xf32) + ", " + s(t) + ">",
+              (nbg ? "true" : "false") + ", " + ty(xf32) + ", " + s(t) + ", " + ty(zf32) + ">",
           t};
 }
 inline KernelInst branchCombine(int64_t da, int64_t db, int64_t ga, int64_t gb, int mode) {
@@ -92,10 +93,12 @@ inline KernelInst swiglu() { return {"hyb_swiglu", "BinaryArgs", "hyb::swiglu_ke
 inline KernelInst cols() { return {"hyb_cols", "ColsArgs", "hyb::cols_kernel", 256}; }
 inline KernelInst bias() { return {"hyb_bias", "BiasArgs", "hyb::bias_kernel", 256}; }
 /// mode: 0 sequential with state (decode), 1 parallel outputs, 2 state update.
-inline KernelInst conv(int64_t k, int mode, bool outF32) {
+inline KernelInst conv(int64_t k, int mode, bool outF32, bool inF32 = false) {
   static const char *m[] = {"seq", "par", "state"};
-  return {"hyb_conv_k" + s(k) + "_" + m[mode] + "_" + tn(outF32), "ConvArgs",
-          "hyb::conv_kernel<" + s(k) + ", " + s(mode) + ", " + ty(outF32) + ">", 256};
+  return {"hyb_conv_k" + s(k) + "_" + m[mode] + "_" + tn(outF32) + (inF32 ? "_inf32" : ""),
+          "ConvArgs",
+          "hyb::conv_kernel<" + s(k) + ", " + s(mode) + ", " + ty(outF32) + ", " + ty(inF32) + ">",
+          256};
 }
 /// Lanes per state row: 4 for prefill (more rows per block), up to 32 for
 /// decode (more blocks when L = 1).
@@ -105,9 +108,12 @@ inline int scanSplit(int64_t n, bool decode) {
     sp /= 2;
   return sp;
 }
-inline KernelInst scan(int64_t n, int split, bool f32) {
-  return {"hyb_scan_n" + s(n) + "_s" + s(split) + "_" + tn(f32), "ScanArgs",
-          "hyb::scan_kernel<" + s(n) + ", " + s(split) + ", " + ty(f32) + ", " + ty(f32) + ">", 128};
+inline KernelInst scan(int64_t n, int split, bool f32, bool dtF32 = false) {
+  return {"hyb_scan_n" + s(n) + "_s" + s(split) + "_" + tn(f32) + (dtF32 ? "_dtf32" : ""),
+          "ScanArgs",
+          "hyb::scan_kernel<" + s(n) + ", " + s(split) + ", " + ty(f32) + ", " + ty(f32) + ", " +
+              ty(dtF32) + ">",
+          128};
 }
 inline KernelInst rope(int64_t dh) {
   return {"hyb_rope_" + s(dh), "RopeArgs", "hyb::rope_kernel<" + s(dh) + ">", 128};
@@ -141,6 +147,23 @@ public:
         if ((op == "add_rmsnorm" && i < 2) || (op == "rmsnorm" && i == 0))
           okUses[id]++;
       }
+    }
+    // Likewise the in_proj output (z, xBC, dt) when only mamba2_core reads it:
+    // dt goes through softplus and exp, where bf16 rounding shows.
+    std::vector<int> mambaUses(f32_.size(), 0);
+    for (const hyb::Instr *in : *p.instrs())
+      if (in->op()->str() == "mamba2_core")
+        for (size_t i = 0; i + 6 < in->inputs()->size(); ++i)
+          if (in->inputs()->Get(i) >= 0)
+            mambaUses[root(in->inputs()->Get(i))]++;
+    for (const hyb::Instr *in : *p.instrs()) {
+      std::string op = in->op()->str();
+      bool plainGemm = (op == "linear" && in->inputs()->size() == 2) ||
+                       (op == "linear_group" && in->inputs()->size() == 1 + in->outputs()->size());
+      if (plainGemm)
+        for (int32_t o : *in->outputs())
+          if (uses[o] > 0 && uses[o] == mambaUses[o])
+            f32_[o] = true;
     }
     for (const hyb::Instr *in : *p.instrs())
       if (in->op()->str() == "add_rmsnorm" && in->outputs()->size() == 2) {
@@ -260,13 +283,15 @@ inline bool kernelsFor(const ProgramView &pv, const hyb::Instr &in, std::vector<
     return false;
   };
   if (op != "scale" && op != "clamp" && op != "silu" && op != "softplus" && op != "relu2" &&
-      op != "softplus_clamp" && op != "rmsnorm" && op != "add_rmsnorm" && f32In())
+      op != "softplus_clamp" && op != "rmsnorm" && op != "add_rmsnorm" && op != "mamba2_core" &&
+      f32In())
     return refuse("reads an fp32 value (logits); only element-wise ops may follow lm_head");
   if (op == "linear" || op == "lm_head" || op == "linear_group" || op == "linear_sum" ||
       op == "fused_linear") {
     if (op == "lm_head" && at.has("scale"))
       return refuse("lm_head with a scale attribute");
-    out.push_back(kn::gemv(op == "lm_head", false));
+    out.push_back(kn::gemv(false, false));  // GEMM outputs are bf16 or fp32 (ProgramView)
+    out.push_back(kn::gemv(true, false));
     if (op == "fused_linear" && in.inputs()->size() > 2)
       out.push_back(kn::bias());
     if ((op == "linear" && in.inputs()->size() == 3 && input(2) >= 0) ||
@@ -382,11 +407,14 @@ inline bool kernelsFor(const ProgramView &pv, const hyb::Instr &in, std::vector<
       return refuse("gated norm of width " + std::to_string(inner));
     if (in.cache() < 0)
       return refuse("mamba2_core without a cache slot");
+    // Parts: zxbcdt, or z, xBC, dt; each bf16 or fp32 (ProgramView).
+    bool zf = pv.isF32(input(0)), xf = pv.isF32(input(nParts == 1 ? 0 : 1)),
+         df = pv.isF32(input(nParts == 1 ? 0 : 2));
     for (int m = 0; m < 3; ++m)
-      out.push_back(kn::conv(k, m, true));
-    out.push_back(kn::scan(n, kn::scanSplit(n, false), true));
-    out.push_back(kn::scan(n, kn::scanSplit(n, true), true));
-    out.push_back(kn::groupnorm(inner, ng, true, at.i("norm_before_gate", 0) != 0, true));
+      out.push_back(kn::conv(k, m, true, xf));
+    out.push_back(kn::scan(n, kn::scanSplit(n, false), true, df));
+    out.push_back(kn::scan(n, kn::scanSplit(n, true), true, df));
+    out.push_back(kn::groupnorm(inner, ng, true, at.i("norm_before_gate", 0) != 0, true, zf));
     return true;
   }
   if (op == "rope" || op == "rope_attention" || op == "attention") {

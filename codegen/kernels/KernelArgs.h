@@ -36,7 +36,7 @@ struct RowNormArgs {
 /// group_norm (x -> out) and gated_rmsnorm (y, z -> out); y may be fp32.
 struct GroupNormArgs {
   const void *x;        // bf16 or fp32 (template parameter)
-  const bf16_t *z;      // gate, gated_rmsnorm only
+  const void *z;        // gate, gated_rmsnorm only (bf16 or fp32)
   const float *w;
   bf16_t *out;
   int T, ldx, ldz;
@@ -90,7 +90,7 @@ struct BiasArgs {
 
 /// Depthwise causal conv1d (+ optional SiLU) with a K-1 row state.
 struct ConvArgs {
-  const bf16_t *x;      // [B, L, C] rows of stride ldx
+  const void *x;        // [B, L, C] rows of stride ldx (bf16 or fp32)
   const float *w, *bias;  // [C, K], [C] or null
   float *state;         // [B, K-1, C] or null
   void *out;            // [B, L, C] fp32 (mamba2_core) or bf16 (conv1d_causal)
@@ -103,7 +103,7 @@ struct ConvArgs {
 ///   h = exp(dt A) h + dt x B^T;  y = C h + D x.
 struct ScanArgs {
   const void *x;        // [T, H*P] at stride ldx (fp32 or bf16)
-  const void *dt;       // [T, H] at stride lddt (bf16 raw dt or fp32)
+  const void *dt;       // [T, H] at stride lddt (bf16 or fp32)
   const float *dtBias, *aLog, *d;
   const void *bm, *cm;  // [T, G*N] at stride ldbc
   float *state;         // [B, H, P, N] or null

@@ -17,8 +17,9 @@ namespace hyb {
 
 enum ConvMode { kConvSeq = 0, kConvPar = 1, kConvState = 2 };
 
-template <int K, int Mode, typename OutT>
+template <int K, int Mode, typename OutT, typename InT = bf16_t>
 __device__ __forceinline__ void conv_kernel(const ConvArgs &a) {
+  const InT *x = static_cast<const InT *>(a.x);
   static_assert(K >= 1 && K <= 8, "conv1d: kernel width must be 1..8");
   constexpr int S = K - 1;
   OutT *out = static_cast<OutT *>(a.out);
@@ -38,7 +39,7 @@ __device__ __forceinline__ void conv_kernel(const ConvArgs &a) {
       const float bias = a.bias ? a.bias[c] : 0.f;
       for (int64_t l = 0; l < a.L; ++l) {
         const int64_t t = b * a.L + l;
-        float xv = ld(a.x, t * a.ldx + c), acc = bias;
+        float xv = ld(x, t * a.ldx + c), acc = bias;
 #pragma unroll
         for (int k = 0; k < S; ++k)
           acc += w[k] * win[k];
@@ -64,7 +65,7 @@ __device__ __forceinline__ void conv_kernel(const ConvArgs &a) {
 #pragma unroll
       for (int k = 0; k < K; ++k) {
         int64_t p = l - S + k;
-        float xv = p >= 0 ? ld(a.x, (b * a.L + p) * a.ldx + c)
+        float xv = p >= 0 ? ld(x, (b * a.L + p) * a.ldx + c)
                           : (a.state ? a.state[(b * S + S + p) * C + c] : 0.f);
         acc += a.w[c * K + k] * xv;
       }
@@ -75,7 +76,7 @@ __device__ __forceinline__ void conv_kernel(const ConvArgs &a) {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x) {
       const int64_t b = i / (S * C), j = (i / C) % S, c = i % C;
-      a.state[i] = ld(a.x, (b * a.L + a.L - S + j) * a.ldx + c);
+      a.state[i] = ld(x, (b * a.L + a.L - S + j) * a.ldx + c);
     }
   }
 }

@@ -54,8 +54,10 @@ __device__ __forceinline__ void rmsnorm_kernel(const RowNormArgs &a) {
 
 /// group_norm (Gated false) or gated_rmsnorm (Gated true) of a row of D in
 /// G groups; XT is the element type of x (fp32 scan output or bf16).
-template <int D, int G, bool Gated, bool NormBeforeGate, typename XT, int Threads>
+template <int D, int G, bool Gated, bool NormBeforeGate, typename XT, int Threads,
+          typename ZT = bf16_t>
 __device__ __forceinline__ void groupnorm_kernel(const GroupNormArgs &a) {
+  const ZT *zp = static_cast<const ZT *>(a.z);
   static_assert(D > 0 && D <= 16384 && G > 0 && D % G == 0, "groupnorm: G must divide D");
   constexpr int GS = D / G;
   __shared__ float row[D];
@@ -67,7 +69,7 @@ __device__ __forceinline__ void groupnorm_kernel(const GroupNormArgs &a) {
   for (int c = threadIdx.x; c < D; c += Threads) {
     float v = ld(x, c);
     if (Gated && !NormBeforeGate)
-      v *= siluf(ld(a.z, t * a.ldz + c));
+      v *= siluf(ld(zp, t * a.ldz + c));
     row[c] = v;
   }
   __syncthreads();
@@ -89,7 +91,7 @@ __device__ __forceinline__ void groupnorm_kernel(const GroupNormArgs &a) {
       int cc = g * GS + c;
       float r = (row[cc] - mean) * inv * a.w[cc];
       if (Gated && NormBeforeGate)
-        r *= siluf(ld(a.z, t * a.ldz + cc));
+        r *= siluf(ld(zp, t * a.ldz + cc));
       st(a.out, t * D + cc, r);
     }
   }

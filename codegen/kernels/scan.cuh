@@ -18,7 +18,7 @@
 
 namespace hyb {
 
-template <int N, int NSplit, typename XT, typename YT>
+template <int N, int NSplit, typename XT, typename YT, typename DtT = bf16_t>
 __device__ __forceinline__ void scan_kernel(const ScanArgs &a) {
   static_assert(N % NSplit == 0 && (NSplit & (NSplit - 1)) == 0 && NSplit <= 32,
                 "scan: NSplit must be a power of two dividing the state size");
@@ -34,7 +34,7 @@ __device__ __forceinline__ void scan_kernel(const ScanArgs &a) {
   const XT *x = static_cast<const XT *>(a.x);
   const XT *bm = static_cast<const XT *>(a.bm);
   const XT *cm = static_cast<const XT *>(a.cm);
-  const bf16_t *dtp = static_cast<const bf16_t *>(a.dt);
+  const DtT *dtp = static_cast<const DtT *>(a.dt);
   YT *y = static_cast<YT *>(a.y);
   float hs[NPer];
   float *st0 = a.state ? a.state + (((int64_t)b * a.H + h) * a.P + pp) * N + q * NPer : nullptr;
@@ -50,11 +50,26 @@ __device__ __forceinline__ void scan_kernel(const ScanArgs &a) {
     const float xv = ld(x, t * a.ldx + (int64_t)h * a.P + pp);
     const float dx = dt * xv;
     const int64_t bc = t * a.ldbc + (int64_t)g * N + q * NPer;
+    float bv[NPer], cv[NPer];
+    if constexpr (sizeof(XT) == 4 && NPer % 4 == 0) {
+      // fp32 B/C (the conv scratch): 16-byte loads (rows are 16-byte aligned).
+#pragma unroll
+      for (int i = 0; i < NPer; i += 4) {
+        float4 b4 = *reinterpret_cast<const float4 *>(bm + bc + i);
+        float4 c4 = *reinterpret_cast<const float4 *>(cm + bc + i);
+        bv[i] = b4.x, bv[i + 1] = b4.y, bv[i + 2] = b4.z, bv[i + 3] = b4.w;
+        cv[i] = c4.x, cv[i + 1] = c4.y, cv[i + 2] = c4.z, cv[i + 3] = c4.w;
+      }
+    } else {
+#pragma unroll
+      for (int i = 0; i < NPer; ++i)
+        bv[i] = ld(bm, bc + i), cv[i] = ld(cm, bc + i);
+    }
     float acc = 0.f;
 #pragma unroll
     for (int i = 0; i < NPer; ++i) {
-      hs[i] = dA * hs[i] + dx * ld(bm, bc + i);
-      acc += ld(cm, bc + i) * hs[i];
+      hs[i] = dA * hs[i] + dx * bv[i];
+      acc += cv[i] * hs[i];
     }
 #pragma unroll
     for (int o = NSplit / 2; o > 0; o >>= 1)

@@ -72,6 +72,9 @@ float fromBf16(uint16_t h) {
   return f;
 }
 
+// Scratch sub-buffers start at 256-byte boundaries: room for the padding.
+constexpr int64_t kScratchSlack = 1024;
+
 int64_t prod(const flatbuffers::Vector<int64_t> *v) {
   int64_t p = 1;
   for (int64_t d : *v)
@@ -370,7 +373,7 @@ Status CudaSession::init() {
   // Decode buffers are allocated once: the captured graph keeps their addresses.
   decodeWs_.tokens = batch_;
   HYBRID_RETURN_IF_ERROR(decodeWs_.arena.alloc(decode_->arena_bytes_per_token() * batch_));
-  HYBRID_RETURN_IF_ERROR(decodeWs_.scratch.alloc(scratchDecode_ * batch_));
+  HYBRID_RETURN_IF_ERROR(decodeWs_.scratch.alloc(scratchDecode_ * batch_ + kScratchSlack));
   HYBRID_RETURN_IF_ERROR(decodeWs_.ids.alloc(batch_ * 4));
   return Status();
 }
@@ -559,7 +562,7 @@ Status CudaSession::enqueue(int64_t seq) {
   if (!dec) {
     const int64_t T = batch_ * seq;
     HYBRID_RETURN_IF_ERROR(prefillWs_.arena.alloc(p.arena_bytes_per_token() * T));
-    HYBRID_RETURN_IF_ERROR(prefillWs_.scratch.alloc(scratchPrefill_ * T));
+    HYBRID_RETURN_IF_ERROR(prefillWs_.scratch.alloc(scratchPrefill_ * T + kScratchSlack));
     prefillWs_.tokens = T;
     return runProgram(p, pv, seq, prefillWs_);
   }
@@ -704,7 +707,7 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
       Ref w = inRef(1 + i), o = outRef(i);
       float s = scales.size() == (size_t)n ? (float)scales[i] : 1.f;
       const int64_t K = w.shape[1], N = w.shape[0];
-      HYBRID_RETURN_IF_ERROR(gemm(x.p, K, w.p, o.p, N, T, K, N, s, 0.f, false));
+      HYBRID_RETURN_IF_ERROR(gemm(x.p, K, w.p, o.p, N, T, K, N, s, 0.f, o.f32));
       if (biased) {
         Ref b = inRef(1 + n + i);
         if (b.p) {
@@ -783,7 +786,7 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
     Ref x = inRef(0);
     ::hyb::GroupNormArgs a{};
     a.x = reinterpret_cast<const void *>(x.p);
-    a.z = gated ? bf(inRef(1).p) : nullptr;
+    a.z = gated ? reinterpret_cast<const void *>(inRef(1).p) : nullptr;
     a.w = f32p(inRef(gated ? 2 : 1).p);
     a.out = bf(outRef(0).p);
     a.T = (int)x.rows();
@@ -889,31 +892,31 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
     return launch1d(kn::cols(), ra.numel(), &a);
   }
   // --- Mamba-2 --------------------------------------------------------------
-  auto convLaunch = [&](const ::hyb::bf16_t *x, int ldx, const float *w, const float *bias,
+  auto convLaunch = [&](const void *x, bool inF32, int ldx, const float *w, const float *bias,
                         float *state, CUdeviceptr out, int64_t C, int64_t K, bool silu,
                         bool outF32) -> Status {
     ::hyb::ConvArgs a{x, w, bias, state, reinterpret_cast<void *>(out), (int)B, (int)L, (int)C,
                     ldx, silu ? 1 : 0};
     if (L < 16 || L < K - 1) {
-      return launch1d(kn::conv(K, 0, outF32), B * C, &a);
+      return launch1d(kn::conv(K, 0, outF32, inF32), B * C, &a);
     }
-    HYBRID_RETURN_IF_ERROR(launch1d(kn::conv(K, 1, outF32), T * C, &a));
+    HYBRID_RETURN_IF_ERROR(launch1d(kn::conv(K, 1, outF32, inF32), T * C, &a));
     if (state)
-      return launch1d(kn::conv(K, 2, outF32), B * (K - 1) * C, &a);
+      return launch1d(kn::conv(K, 2, outF32, inF32), B * (K - 1) * C, &a);
     return Status();
   };
-  auto scanLaunch = [&](::hyb::ScanArgs &a, int64_t N, bool f32) -> Status {
+  auto scanLaunch = [&](::hyb::ScanArgs &a, int64_t N, bool f32, bool dtF32) -> Status {
     // Few channels (batch 1): 32 lanes per state row for more blocks; else 4.
     bool dec = L <= 4 || B * a.H * a.P < 65536;
     int split = kn::scanSplit(N, dec);
     int rows = 128 / split;
-    return launch(kn::scan(N, split, f32), (unsigned)((a.P + rows - 1) / rows), (unsigned)a.H,
+    return launch(kn::scan(N, split, f32, dtF32), (unsigned)((a.P + rows - 1) / rows), (unsigned)a.H,
                   (unsigned)B, 0, &a);
   };
   if (op == "conv1d_causal") {
     Ref x = inRef(0), w = inRef(1), o = outRef(0);
     Ref bias = nIn > 2 ? inRef(2) : Ref();
-    return convLaunch(bf(x.p), (int)x.last(), f32p(w.p), bias.p ? f32p(bias.p) : nullptr,
+    return convLaunch(bf(x.p), false, (int)x.last(), f32p(w.p), bias.p ? f32p(bias.p) : nullptr,
                       slot && slot->conv.p ? f32p(slot->conv.p) : nullptr, o.p, x.last(),
                       w.shape.back(), false, false);
   }
@@ -932,27 +935,30 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
     a.B = (int)B, a.L = (int)L, a.H = (int)x.shape[2], a.P = (int)x.shape[3];
     a.G = (int)bm.shape[2];
     a.ldx = (int)(a.H * a.P), a.lddt = a.H, a.ldbc = (int)(a.G * bm.shape[3]);
-    return scanLaunch(a, bm.shape[3], false);
+    return scanLaunch(a, bm.shape[3], false, false);
   }
   if (op == "mamba2_core") {
     const int nParts = nIn - 6;
     const int64_t H = at.i("heads", 0), P = at.i("head_dim", 0), G = at.i("groups", 1),
                   N = at.i("state", 0);
     const int64_t inner = H * P, gn = G * N, convDim = inner + 2 * gn;
-    const ::hyb::bf16_t *z, *xbc, *dt;
+    // z, xBC, dt: column ranges of zxbcdt or three values; bf16 or fp32.
+    CUdeviceptr z, xbc, dt;
+    bool zf, xf, df;
     int ldz, ldxbc, lddt;
     if (nParts == 1) {
       Ref part = inRef(0);
       if (part.last() != inner + convDim + H)
         return HYBRID_ERROR("mamba2_core: zxbcdt width ", part.last(), " is not ",
                             inner + convDim + H);
-      z = bf(part.p);
-      xbc = z + inner;
-      dt = z + inner + convDim;
+      const int64_t es = part.f32 ? 4 : 2;
+      z = part.p, xbc = part.p + inner * es, dt = part.p + (inner + convDim) * es;
+      zf = xf = df = part.f32;
       ldz = ldxbc = lddt = (int)part.last();
     } else {
       Ref rz = inRef(0), rx = inRef(1), rd = inRef(2);
-      z = bf(rz.p), xbc = bf(rx.p), dt = bf(rd.p);
+      z = rz.p, xbc = rx.p, dt = rd.p;
+      zf = rz.f32, xf = rx.f32, df = rd.f32;
       ldz = (int)rz.last(), ldxbc = (int)rx.last(), lddt = (int)rd.last();
     }
     Ref cw = inRef(nParts), cb = inRef(nParts + 1), dtb = inRef(nParts + 2),
@@ -960,12 +966,12 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
     const int64_t K = cw.shape.back();
     CUdeviceptr conv = ws.scratch.p;
     CUdeviceptr y = conv + ((T * convDim * 4 + 255) / 256) * 256;
-    HYBRID_RETURN_IF_ERROR(convLaunch(xbc, ldxbc, f32p(cw.p), cb.p ? f32p(cb.p) : nullptr,
+    HYBRID_RETURN_IF_ERROR(convLaunch(reinterpret_cast<const void *>(xbc), xf, ldxbc, f32p(cw.p), cb.p ? f32p(cb.p) : nullptr,
                                       f32p(slot->conv.p), conv, convDim, K, true, true));
     ::hyb::ScanArgs a{};
     const float *convF = f32p(conv);
     a.x = convF;
-    a.dt = dt;
+    a.dt = reinterpret_cast<const void *>(dt);
     a.dtBias = f32p(dtb.p);
     a.aLog = f32p(alog.p);
     a.d = dd.p ? f32p(dd.p) : nullptr;
@@ -980,10 +986,10 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
     a.dtHi = lim.size() == 2 ? (float)lim[1] : INFINITY;
     if (lim.empty())
       a.dtLo = -INFINITY;
-    HYBRID_RETURN_IF_ERROR(scanLaunch(a, N, true));
+    HYBRID_RETURN_IF_ERROR(scanLaunch(a, N, true, df));
     ::hyb::GroupNormArgs g{};
     g.x = reinterpret_cast<const void *>(y);
-    g.z = z;
+    g.z = reinterpret_cast<const void *>(z);
     g.w = f32p(nw.p);
     g.out = bf(o.p);
     g.T = (int)T;
@@ -991,7 +997,7 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
     g.ldz = ldz;
     g.eps = (float)at.f("eps", 1e-5);
     KernelInst k = kn::groupnorm(inner, at.i("norm_groups", 1), true,
-                                 at.i("norm_before_gate", 0) != 0, true);
+                                 at.i("norm_before_gate", 0) != 0, true, zf);
     return launch(k, (unsigned)T, 1, 1, 0, &g);
   }
   // --- RoPE and attention ---------------------------------------------------

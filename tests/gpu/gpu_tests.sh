@@ -51,7 +51,7 @@ for m in tiny fam-transformer fam-mamba2 fam-inter fam-intra_diff fam-intra_conc
 done
 if command -v compute-sanitizer > /dev/null || [ -x /usr/local/cuda/bin/compute-sanitizer ]; then
   CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
-  check "compute-sanitizer memcheck (tiny, prefill + decode, graph)" bash -c "'$CS' --tool memcheck --error-exitcode 3 '$RUN' logits '$HYB/tiny.hyb' --random-weights 3 --prompt 'Hello, hybrid world' --device cuda --decode-from 4 -o '$T/cs.npy' > '$T/cs.log' 2>&1; rc=\$?; tail -1 '$T/cs.log'; grep -q 'ERROR SUMMARY: 0 errors' '$T/cs.log' && [ \$rc = 0 ]"
+  check "compute-sanitizer memcheck (tiny, prefill + decode, graph)" bash -c "'$CS' --tool memcheck --error-exitcode 3 '$RUN' logits '$HYB/tiny.hyb' --random-weights 3 --prompt 'Hello, hybrid world' --device cuda --decode-from 4 -o '$T/cs.npy' > '$T/cs.log' 2>&1; rc=\$?; if grep -q 'ERROR SUMMARY: 0 errors' '$T/cs.log' && [ \$rc = 0 ]; then tail -1 '$T/cs.log'; else head -40 '$T/cs.log'; exit 1; fi"
 else
   echo "SKIP compute-sanitizer: not installed"
 fi

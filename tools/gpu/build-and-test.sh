@@ -33,12 +33,13 @@ rc=${PIPESTATUS[0]}
 if [ "${BENCH:-0}" = 1 ]; then
   for m in inter-1to5 intra mamba2 transformer; do
     "$BIN/hybrid-run" bench "$ROOT/.carry/hyb/perf-$m.hyb" --random-weights 1 --batch 1 --seq 2048 \
-      --decode-tokens 64 --reps 10 --json "$OUTDIR/bench-$m-b1.json" 2>&1 | tee -a "$OUTDIR/bench.log"
+      --decode-tokens 64 --reps 10 --json "/tmp/bench-$m-b1.json" 2>&1 | tee -a "$OUTDIR/bench.log"
     if [ "$m" = inter-1to5 ] || [ "$m" = intra ]; then
       "$BIN/hybrid-run" bench "$ROOT/.carry/hyb/perf-$m.hyb" --random-weights 1 --batch 8 --seq 2048 \
-        --decode-tokens 16 --reps 5 --json "$OUTDIR/bench-$m-b8.json" 2>&1 | tee -a "$OUTDIR/bench.log"
+        --decode-tokens 16 --reps 5 --json "/tmp/bench-$m-b8.json" 2>&1 | tee -a "$OUTDIR/bench.log"
     fi
   done
+  cat /tmp/bench-*.json > "$OUTDIR/bench.jsonl" 2>/dev/null
 fi
 if [ "${PEER:-0}" = 1 ]; then  # the PyTorch peer, same call, same card
   PYTHONUNBUFFERED=1 python3 "$ROOT/tools/gpu/peer_subset.py" --out "$OUTDIR" 2>&1 | grep -v Warning | tee "$OUTDIR/peer.log"
