@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/CpuGrad.h"
+#include "runtime/cpu/Parallel.h"
 
 #include <algorithm>
 #include <cmath>
@@ -52,33 +53,45 @@ Status embeddingGrad(const int32_t *ids, const float *dout, int64_t T, int64_t V
   return Status();
 }
 
+// Multi-versioned like cpu::linear (AVX2 or baseline, no FMA); rows are
+// split over the cores (runtime/cpu/Parallel.h), each row computed by one
+// thread in a fixed order.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 void linearGrad(const float *x, const float *w, const float *dout, int64_t T, int64_t K,
                 int64_t N, float *dx, float *dw, float *dbias) {
-  std::vector<double> acc(static_cast<size_t>(std::max(K, T)));
+  const double work = double(T) * N * K;
   if (dx) // dx[t, k] = sum_n dout[t, n] w[n, k]
-    for (int64_t t = 0; t < T; ++t) {
-      std::fill(acc.begin(), acc.begin() + K, 0.0);
-      for (int64_t n = 0; n < N; ++n) {
-        double g = dout[t * N + n];
-        const float *wr = w + n * K;
+    parallelFor(T, work, [&](int64_t t0, int64_t t1) {
+      std::vector<double> acc(static_cast<size_t>(K));
+      for (int64_t t = t0; t < t1; ++t) {
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (int64_t n = 0; n < N; ++n) {
+          double g = dout[t * N + n];
+          const float *wr = w + n * K;
+          for (int64_t k = 0; k < K; ++k)
+            acc[k] += g * wr[k];
+        }
         for (int64_t k = 0; k < K; ++k)
-          acc[k] += g * wr[k];
+          dx[t * K + k] = static_cast<float>(acc[k]);
       }
-      for (int64_t k = 0; k < K; ++k)
-        dx[t * K + k] = static_cast<float>(acc[k]);
-    }
+    });
   if (dw) // dw[n, k] = sum_t dout[t, n] x[t, k]
-    for (int64_t n = 0; n < N; ++n) {
-      std::fill(acc.begin(), acc.begin() + K, 0.0);
-      for (int64_t t = 0; t < T; ++t) {
-        double g = dout[t * N + n];
-        const float *xr = x + t * K;
+    parallelFor(N, work, [&](int64_t n0, int64_t n1) {
+      std::vector<double> acc(static_cast<size_t>(K));
+      for (int64_t n = n0; n < n1; ++n) {
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (int64_t t = 0; t < T; ++t) {
+          double g = dout[t * N + n];
+          const float *xr = x + t * K;
+          for (int64_t k = 0; k < K; ++k)
+            acc[k] += g * xr[k];
+        }
         for (int64_t k = 0; k < K; ++k)
-          acc[k] += g * xr[k];
+          dw[n * K + k] = static_cast<float>(acc[k]);
       }
-      for (int64_t k = 0; k < K; ++k)
-        dw[n * K + k] = static_cast<float>(acc[k]);
-    }
+    });
   if (dbias)
     for (int64_t n = 0; n < N; ++n) {
       double s = 0.0;

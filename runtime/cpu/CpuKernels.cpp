@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/CpuKernels.h"
+#include "runtime/cpu/Parallel.h"
 
 #include <algorithm>
 #include <vector>
@@ -43,24 +44,27 @@ void linear(const float *x, const float *w, const float *bias, int64_t T, int64_
     for (int64_t k = 0; k < K; ++k)
       wt[k * N + n] = w[n * K + k];
   constexpr int64_t R = 4;
-  std::vector<double> acc(static_cast<size_t>(R * N));
-  for (int64_t t0 = 0; t0 < T; t0 += R) {
-    const int64_t rows = std::min(R, T - t0);
-    std::fill(acc.begin(), acc.end(), 0.0);
-    for (int64_t k = 0; k < K; ++k) {
-      const float *wk = wt.data() + k * N;
-      for (int64_t r = 0; r < rows; ++r) {
-        const double xk = x[(t0 + r) * K + k];
-        double *a = acc.data() + r * N;
-        for (int64_t n = 0; n < N; ++n)
-          a[n] += xk * static_cast<double>(wk[n]);
+  const int64_t blocks = (T + R - 1) / R;
+  parallelFor(blocks, double(T) * N * K, [&](int64_t b0, int64_t b1) {
+    std::vector<double> acc(static_cast<size_t>(R * N));
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      const int64_t t0 = blk * R, rows = std::min(R, T - t0);
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (int64_t k = 0; k < K; ++k) {
+        const float *wk = wt.data() + k * N;
+        for (int64_t r = 0; r < rows; ++r) {
+          const double xk = x[(t0 + r) * K + k];
+          double *a = acc.data() + r * N;
+          for (int64_t n = 0; n < N; ++n)
+            a[n] += xk * static_cast<double>(wk[n]);
+        }
       }
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t n = 0; n < N; ++n)
+          out[(t0 + r) * N + n] =
+              static_cast<float>(acc[r * N + n] + (bias ? static_cast<double>(bias[n]) : 0.0));
     }
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t n = 0; n < N; ++n)
-        out[(t0 + r) * N + n] =
-            static_cast<float>(acc[r * N + n] + (bias ? static_cast<double>(bias[n]) : 0.0));
-  }
+  });
 }
 
 void lmHead(const float *x, const float *w, int64_t T, int64_t D, int64_t V, float *out) {
