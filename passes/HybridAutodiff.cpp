@@ -47,7 +47,8 @@ bool isCheapToRecompute(Operation *op) {
 
 class Builder {
 public:
-  Builder(func::FuncOp forward, int64_t budget) : forward(forward), budget(budget) {}
+  Builder(func::FuncOp forward, int64_t budget, bool chunkedLoss, int64_t lossChunk)
+      : forward(forward), budget(budget), chunkedLoss(chunkedLoss), lossChunk(lossChunk) {}
 
   LogicalResult build() {
     OpBuilder b(forward);
@@ -62,23 +63,51 @@ public:
     Block *entry = fn.addEntryBlock();
     OpBuilder body = OpBuilder::atBlockBegin(entry);
 
+    // The LM head (and its multiplier) feeding only the result can be fused
+    // with the loss: then the [tokens, vocab] logits are never built.
+    LMHeadOp head;
+    ScaleOp headScale;
+    if (chunkedLoss) {
+      auto ret = cast<func::ReturnOp>(forward.getBody().front().getTerminator());
+      Value out = ret.getOperand(0);
+      if (auto sc = out.getDefiningOp<ScaleOp>(); sc && sc->hasOneUse()) {
+        headScale = sc;
+        out = sc.getInput();
+      }
+      if (auto h = out.getDefiningOp<LMHeadOp>(); h && h->hasOneUse())
+        head = h;
+      else
+        headScale = {};
+    }
+
     // Forward: a copy of the forward function.
     IRMapping map;
     map.map(forward.getArgument(0), entry->getArgument(0));
     Value logits;
     for (Operation &op : forward.getBody().front()) {
       if (auto ret = dyn_cast<func::ReturnOp>(op)) {
-        logits = map.lookup(ret.getOperand(0));
+        logits = head ? Value() : map.lookup(ret.getOperand(0));
         continue;
       }
+      if (head && (&op == head.getOperation() || &op == headScale.getOperation()))
+        continue;
       Operation *copy = body.clone(op, map);
       forwardOps.push_back(copy);
     }
-    if (!logits)
+    if (!head && !logits)
       return forward.emitOpError("has no logits to differentiate");
     Value labels = entry->getArgument(1);
-    auto ce = CrossEntropyOp::create(body, loc, lossType, logits, labels);
-    Value loss = ce.getResult();
+    Value loss;
+    if (head) {
+      Value x = map.lookup(head.getInput()), w = map.lookup(head.getWeight());
+      double factor = headScale ? headScale.getFactor().convertToDouble() : 1.0;
+      loss = LMHeadLossOp::create(body, loc, lossType, x, w, labels,
+                                  body.getI64IntegerAttr(lossChunk),
+                                  body.getF64FloatAttr(factor))
+                 .getResult();
+    } else {
+      loss = CrossEntropyOp::create(body, loc, lossType, logits, labels).getResult();
+    }
 
     // Which values depend on a weight (and so need a gradient).
     for (Operation *op : forwardOps) {
@@ -91,8 +120,20 @@ public:
             needsGrad.insert(r);
     }
 
-    // The loss: d loss / d logits, seeded with 1 by the kernel.
-    {
+    // The loss: its gradient seeded with 1 by the kernel.
+    if (head) {
+      Value x = map.lookup(head.getInput()), w = map.lookup(head.getWeight());
+      SmallVector<Value> operands{x, w, labels, loss};
+      auto lossOp = loss.getDefiningOp();
+      auto vjp = VjpOp::create(body, loc, TypeRange{x.getType(), w.getType()},
+                               body.getStringAttr("lm_head_loss"), operands,
+                               body.getI64IntegerAttr(3), body.getI64IntegerAttr(1),
+                               body.getDenseBoolArrayAttr({true, true, false}));
+      for (NamedAttribute a : lossOp->getAttrs())
+        vjp->setAttr(a.getName(), a.getValue());
+      contributions[x].push_back(vjp.getResult(0));
+      contributions[w].push_back(vjp.getResult(1));
+    } else {
       SmallVector<Value> operands{logits, labels, loss};
       auto vjp = VjpOp::create(body, loc, TypeRange{logits.getType()},
                                body.getStringAttr("cross_entropy"), operands,
@@ -243,6 +284,8 @@ private:
 
   func::FuncOp forward;
   int64_t budget;
+  bool chunkedLoss;
+  int64_t lossChunk;
   func::FuncOp fn;
   SmallVector<Operation *> forwardOps;
   SmallVector<VjpOp> vjpOps;
@@ -259,7 +302,7 @@ struct HybridAutodiffPass
       if (f->hasAttr("hybrid.model"))
         forwards.push_back(f);
     for (func::FuncOp f : forwards) {
-      Builder builder(f, memoryBudget);
+      Builder builder(f, memoryBudget, chunkedLoss, lossChunk);
       if (failed(builder.build()))
         return signalPassFailure();
     }

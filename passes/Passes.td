@@ -117,7 +117,7 @@ def HybridAutodiff : Pass<"hybrid-autodiff", "::mlir::ModuleOp"> {
     adds `@m_train_step(%ids, %labels) -> (loss, gradients...)`: the forward
     ops, the mean next-token cross entropy of the logits against `%labels`,
     and the backward: one `hybrid.vjp` per forward op that the loss depends
-    on, in reverse order, with `hybrid.add` summing the contributions of
+    on (the LM head and the loss as one chunked `hybrid.lm_head_loss`), in reverse order, with `hybrid.add` summing the contributions of
     values used several times (tied embeddings included) and reshapes undone
     by reshapes. The results after the loss are the gradients of the weights,
     named in `hybrid.grad_names`. Recompute policy: with `memory-budget` > 0
@@ -127,7 +127,12 @@ def HybridAutodiff : Pass<"hybrid-autodiff", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"memoryBudget", "memory-budget", "int64_t", "0",
-           "Bytes per token of saved activations (0: keep every activation)">
+           "Bytes per token of saved activations (0: keep every activation)">,
+    Option<"chunkedLoss", "chunked-loss", "bool", "true",
+           "Fuse the LM head with the loss, computed in chunks of tokens, so that the "
+           "[tokens, vocab] logits never exist whole">,
+    Option<"lossChunk", "loss-chunk", "int64_t", "1024",
+           "Tokens per chunk of the fused LM head + loss">
   ];
   let dependentDialects = ["::mlir::hybrid::HybridDialect", "::mlir::func::FuncDialect"];
 }

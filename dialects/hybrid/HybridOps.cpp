@@ -461,3 +461,15 @@ LogicalResult VjpOp::verify() {
       return emitOpError() << "gradient " << r - 1 << " must have the type of input " << i;
   return success();
 }
+
+LogicalResult LMHeadLossOp::verify() {
+  auto in = rt(getInput()).getShape(), w = rt(getWeight()).getShape(),
+       y = rt(getLabels()).getShape();
+  if (in.size() != 3 || w.size() != 2 || y.size() != 2)
+    return emitOpError("takes input [batch, seq, d], weight [vocab, d] and labels [batch, seq]");
+  if (failed(expectDim(*this, "input width", in[2], "weight dim 1", w[1])))
+    return failure();
+  if (!same(in[0], y[0]) || !same(in[1], y[1]))
+    return emitOpError("labels must be [batch, seq] of the input");
+  return success();
+}

@@ -419,6 +419,27 @@ def Hybrid_CrossEntropyOp : Hybrid_TensorOp<"cross_entropy"> {
   let hasVerifier = 1;
 }
 
+def Hybrid_LMHeadLossOp : Hybrid_Op<"lm_head_loss", [Pure]> {
+  let summary = "LM head and mean cross entropy computed in chunks of tokens";
+  let description = [{
+    loss = cross_entropy(scale * (input @ weight^T), labels), computed
+    `chunk` tokens at a time so that the [tokens, vocab] logits never exist
+    whole (training builds it: --hybrid-autodiff). Labels < 0 are ignored.
+
+    ```mlir
+    %loss = hybrid.lm_head_loss %x, %w, %labels {chunk = 1024 : i64, scale = 1.0 : f64}
+        : (tensor<?x?x64xf32>, tensor<256x64xf32>, tensor<?x?xi32>) -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins Hybrid_FloatTensor:$input, Hybrid_FloatTensor:$weight,
+                       Hybrid_IdTensor:$labels,
+                       DefaultValuedAttr<ConfinedAttr<I64Attr, [IntPositive]>, "1024">:$chunk,
+                       DefaultValuedAttr<F64Attr, "1.0">:$scale);
+  let results = (outs 0DTensorOf<[F32]>:$loss);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Hybrid_CustomCallOp : Hybrid_Op<"custom_call", [Pure]> {
   let summary = "an op defined outside the dialect, run by the kernel registered under `kernel`";
   let description = [{

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/CpuGrad.h"
+#include "runtime/cpu/LMHeadLoss.h"
 #include "runtime/cpu/OpAttrs.h"
 
 #include <cstring>
@@ -320,6 +321,7 @@ const Entry kCpuGradOps[] = {
     {"linear.grad", runLinearGrad},
     {"lm_head.grad", runLmHeadGrad},
     {"cross_entropy.grad", runCrossEntropyGrad},
+    {"lm_head_loss.grad", runLMHeadLossGrad},
     {"rmsnorm.grad", runRmsNormGrad},
     {"group_norm.grad", runGroupNormGrad},
     {"gated_rmsnorm.grad", runGatedRmsNormGrad},

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/CpuKernels.h"
 #include "runtime/cpu/FusedOps.h"
+#include "runtime/cpu/LMHeadLoss.h"
 #include "runtime/cpu/OpAttrs.h"
 #include "runtime/exec/OpContext.h"
 
@@ -216,6 +217,7 @@ const Entry kCpuOps[] = {
     {"combine", runCombine},
     {"split", runSplit},
     {"cross_entropy", runCrossEntropy},
+    {"lm_head_loss", runLMHeadLoss},
     // Fused ops (dialects/hybrid/HybridFusedOps.td, runtime/cpu/FusedOps.h).
     {"rope_attention", runRopeAttention},
     {"mamba2_core", runMamba2Core},

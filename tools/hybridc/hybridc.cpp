@@ -90,6 +90,9 @@ cl::opt<bool> compileTrain("train", cl::sub(compileCmd),
 cl::opt<int64_t> compileMemoryBudget("memory-budget", cl::sub(compileCmd), cl::init(0),
                                      cl::desc("With --train: bytes per token of activations kept "
                                               "for the backward (0: keep all)"));
+cl::opt<int64_t> compileLossChunk("loss-chunk", cl::sub(compileCmd), cl::init(1024),
+                                  cl::desc("With --train: tokens per chunk of the fused LM head "
+                                           "+ loss (0: unfused, full logits)"));
 cl::list<std::string> compilePlugins("load-pass-plugin", cl::sub(compileCmd),
                                      cl::desc("Load passes from a plugin library (repeatable)"));
 cl::opt<std::string> compileUserPasses("passes", cl::sub(compileCmd), cl::init(""),
@@ -249,6 +252,8 @@ int runCompile() {
   if (compileTrain) {
     mlir::hybrid::HybridAutodiffOptions ad;
     ad.memoryBudget = compileMemoryBudget;
+    ad.chunkedLoss = compileLossChunk > 0;
+    ad.lossChunk = std::max<int64_t>(1, compileLossChunk);
     pm.addPass(mlir::hybrid::createHybridAutodiff(ad));
   }
   if (failed(pm.run(*module)))

@@ -303,3 +303,11 @@ func.func @f(%x: tensor<?x?x8xf32>) {
   hybrid.custom_call "sink"(%x) : (tensor<?x?x8xf32>) -> ()
   return
 }
+
+// -----
+
+func.func @f(%x: tensor<?x?x64xf32>, %w: tensor<256x32xf32>, %y: tensor<?x?xi32>) {
+  // expected-error @+1 {{'hybrid.lm_head_loss' op input width (64) must equal weight dim 1 (32)}}
+  %0 = hybrid.lm_head_loss %x, %w, %y : (tensor<?x?x64xf32>, tensor<256x32xf32>, tensor<?x?xi32>) -> tensor<f32>
+  return
+}

@@ -1,4 +1,4 @@
-// RUN: hybrid-opt %s --hybrid-autodiff="memory-budget=100" -verify-diagnostics | FileCheck %s
+// RUN: hybrid-opt %s --hybrid-autodiff="memory-budget=100 chunked-loss=false" -verify-diagnostics | FileCheck %s
 
 // The recompute policy on the model of hybrid-autodiff.mlir.
 // With a budget of 100 bytes/token the element-wise ops are recomputed right
