@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tools/gpu/prepare.sh - everything the GPU machine needs, built HERE (it has
 # no MLIR, no flatc, no flatbuffers headers), into the ignored folder .carry/:
-#   .carry/bin      hybrid-run (CUDA executor linked), npy-compare
+#   .carry/bin      hybrid-run, npy-compare; .carry/lib libhybrid_cuda.so
 #   .carry/hyb      .hyb files compiled with --target cuda (fatbin inside):
 #                   the tiny model, every HF fixture family, the e2e families,
 #                   the four models/perf models (max context 4096)
@@ -12,9 +12,11 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$ROOT/build-cuda}
 C=$ROOT/.carry
-ninja -C "$BUILD" -j2 hybridc hybrid-run npy-compare
-rm -rf "$C/hyb" && mkdir -p "$C/bin" "$C/hyb" "$C/include/runtime/hyb"
+ninja -C "$BUILD" -j2 hybridc hybrid-run npy-compare HybridCuda
+rm -rf "$C/hyb" && mkdir -p "$C/bin" "$C/lib" "$C/hyb" "$C/include/runtime/hyb"
 cp "$BUILD/bin/hybrid-run" "$BUILD/bin/npy-compare" "$C/bin/"
+# The CUDA executor is dlopen'ed from ../lib next to the binary (runtime/exec/DeviceBackend.cpp).
+cp "$BUILD/lib/libhybrid_cuda.so" "$C/lib/"
 cp -r /usr/include/flatbuffers "$C/include/"
 cp "$BUILD/runtime/hyb/hyb_generated.h" "$C/include/runtime/hyb/"
 H="$BUILD/bin/hybridc"
