@@ -10,9 +10,12 @@ bash tools/setup.sh
 model=models/tiny.mlir
 out=build/demo
 mkdir -p "$out"
+# The GPU is used for generation when this machine has one (an NVIDIA driver)
+# and nvcc to build the kernels; training runs on the CPU trainer.
 device=cpu
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 &&
-   build/bin/hybrid-run --help 2>/dev/null | grep -q cuda; then
+   { command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; } &&
+   [ -f build/lib/libhybrid_cuda.so ]; then
   device=cuda
 fi
 corpus=$(ls /usr/share/games/fortunes/{fortunes,literature,wisdom,science,people} | paste -sd, -)
@@ -32,9 +35,16 @@ echo
 echo "== hybrid-run train $out/tiny.hyb --data fortunes --steps $steps --batch 8 --seq 64 (CPU trainer)"
 build/bin/hybrid-run train "$out/tiny.hyb" --data "$corpus" --steps "$steps" --batch 8 --seq 64 \
   --lr 3e-3 --seed 1 --log-every 25 --out "$out/run" --overwrite
+gen="$out/tiny.hyb"
+if [ "$device" = cuda ]; then
+  echo
+  echo "== hybridc compile $model --target cuda -o $out/tiny-cuda.hyb"
+  build/bin/hybridc compile "$model" --target cuda -o "$out/tiny-cuda.hyb"
+  gen="$out/tiny-cuda.hyb"
+fi
 echo
 echo "== after training: hybrid-run generate --device $device"
-build/bin/hybrid-run generate "$out/tiny.hyb" --weights "$out/run/weights.safetensors" \
+build/bin/hybrid-run generate "$gen" --weights "$out/run/weights.safetensors" \
   --prompt "The meaning of life is " --max-new-tokens 80 --top-k 20 --temperature 0.8 --seed 3 \
   --device "$device" | tail -n +2
 echo
