@@ -5,32 +5,18 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/hybrid/HybridDialect.h"
+#include "dialects/hybrid/ShapeChecks.h"
 
 #include "llvm/ADT/STLExtras.h"
 
 using namespace mlir;
 using namespace mlir::hybrid;
 
+using namespace mlir::hybrid::shape;
+
 namespace {
-bool same(int64_t a, int64_t b) {
-  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
-}
-std::string dimStr(int64_t d) { return ShapedType::isDynamic(d) ? "?" : std::to_string(d); }
-RankedTensorType rt(Value v) { return cast<RankedTensorType>(v.getType()); }
 int64_t last(Value v) { return rt(v).getShape().back(); }
 
-LogicalResult expectRank(Operation *op, const Twine &what, Value v, int64_t rank) {
-  if (rt(v).getRank() != rank)
-    return op->emitOpError() << what << " must have rank " << rank << ", got " << rt(v).getRank();
-  return success();
-}
-LogicalResult expectDim(Operation *op, const Twine &what, int64_t got, const Twine &against,
-                        int64_t want) {
-  if (!same(got, want))
-    return op->emitOpError() << what << " (" << dimStr(got) << ") must equal " << against << " ("
-                             << dimStr(want) << ")";
-  return success();
-}
 /// A 1-D weight of `want` elements.
 LogicalResult expectVector(Operation *op, const Twine &what, Value v, const Twine &against,
                            int64_t want) {
@@ -68,20 +54,9 @@ LogicalResult checkScales(Operation *op, std::optional<ArrayRef<double>> scales,
 } // namespace
 
 LogicalResult RopeAttentionOp::verify() {
-  for (auto [name, v] : {std::pair<StringRef, Value>{"q", getQ()}, {"k", getK()}, {"v", getV()}})
-    if (failed(expectRank(*this, name, v, 4)))
-      return failure();
-  auto q = rt(getQ()).getShape(), k = rt(getK()).getShape(), v = rt(getV()).getShape();
-  for (int i = 0; i < 4; ++i)
-    if (!same(k[i], v[i]))
-      return emitOpError("k and v must have the same shape");
-  if (failed(expectDim(*this, "k batch", k[0], "q batch", q[0])) ||
-      failed(expectDim(*this, "k sequence", k[1], "q sequence", q[1])) ||
-      failed(expectDim(*this, "k head dim", k[3], "q head dim", q[3])))
+  if (failed(verifyAttentionOperands(*this, getQ(), getK(), getV(), (int64_t)getWindow())))
     return failure();
-  if (!ShapedType::isDynamic(q[2]) && !ShapedType::isDynamic(k[2]) &&
-      (k[2] <= 0 || q[2] % k[2] != 0))
-    return emitOpError() << "kv heads (" << k[2] << ") must divide query heads (" << q[2] << ")";
+  auto q = rt(getQ()).getShape();
   if (!ShapedType::isDynamic(q[3]) && q[3] % 2)
     return emitOpError() << "head dim (" << q[3] << ") must be even";
   if (!(getTheta().convertToDouble() > 0))
@@ -89,8 +64,6 @@ LogicalResult RopeAttentionOp::verify() {
   int64_t rd = getRotaryDim();
   if (rd < 0 || rd % 2 || (!ShapedType::isDynamic(q[3]) && rd > q[3]))
     return emitOpError() << "rotary_dim (" << rd << ") must be even and at most the head dim";
-  if ((int64_t)getWindow() < 0)
-    return emitOpError("window must be >= 0");
   return expectShape(*this, "result", getResult(), q);
 }
 

@@ -1,5 +1,6 @@
 //===- HybridOps.cpp - Op verifiers ---------------------------------------===//
 #include "dialects/hybrid/HybridDialect.h"
+#include "dialects/hybrid/ShapeChecks.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallSet.h"
@@ -132,30 +133,7 @@ LogicalResult AutoOp::verifyRegions() {
 // Tensor level
 //===----------------------------------------------------------------------===//
 
-static bool same(int64_t a, int64_t b) {
-  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
-}
-
-static std::string dimStr(int64_t d) {
-  return ShapedType::isDynamic(d) ? "?" : std::to_string(d);
-}
-
-static RankedTensorType rt(Value v) { return cast<RankedTensorType>(v.getType()); }
-
-static LogicalResult expectRank(Operation *op, StringRef what, Value v, int64_t rank) {
-  if (rt(v).getRank() != rank)
-    return op->emitOpError() << what << " must have rank " << rank << ", got "
-                             << rt(v).getRank();
-  return success();
-}
-
-static LogicalResult expectDim(Operation *op, StringRef what, int64_t got,
-                               StringRef against, int64_t want) {
-  if (!same(got, want))
-    return op->emitOpError() << what << " (" << dimStr(got) << ") must equal "
-                             << against << " (" << dimStr(want) << ")";
-  return success();
-}
+using namespace mlir::hybrid::shape;
 
 /// Result must have the shape of `like` (element types must match too).
 static LogicalResult expectShape(Operation *op, Value result, ArrayRef<int64_t> want) {
@@ -304,24 +282,9 @@ LogicalResult RopeOp::verify() {
 }
 
 LogicalResult AttentionOp::verify() {
-  for (auto [name, v] : {std::pair<StringRef, Value>{"q", getQ()}, {"k", getK()}, {"v", getV()}})
-    if (failed(expectRank(*this, name, v, 4)))
-      return failure();
-  auto q = rt(getQ()).getShape(), k = rt(getK()).getShape(), v = rt(getV()).getShape();
-  for (int i = 0; i < 4; ++i)
-    if (!same(k[i], v[i]))
-      return emitOpError("k and v must have the same shape");
-  if (failed(expectDim(*this, "k batch", k[0], "q batch", q[0])) ||
-      failed(expectDim(*this, "k sequence", k[1], "q sequence", q[1])) ||
-      failed(expectDim(*this, "k head dim", k[3], "q head dim", q[3])))
+  if (failed(verifyAttentionOperands(*this, getQ(), getK(), getV(), (int64_t)getWindow())))
     return failure();
-  if (!ShapedType::isDynamic(q[2]) && !ShapedType::isDynamic(k[2]) &&
-      (k[2] <= 0 || q[2] % k[2] != 0))
-    return emitOpError() << "kv heads (" << k[2] << ") must divide query heads ("
-                         << q[2] << ")";
-  if ((int64_t)getWindow() < 0)
-    return emitOpError("window must be >= 0");
-  return expectShape(*this, getResult(), q);
+  return expectShape(*this, getResult(), rt(getQ()).getShape());
 }
 
 static LogicalResult verifyBroadcast(Operation *op, Value lhs, Value rhs, Value result) {
