@@ -183,51 +183,6 @@ void swigluGrad(const float *g, const float *u, const float *dout, int64_t n, fl
 // Broadcasting binary ops, combine, split
 //===----------------------------------------------------------------------===//
 
-namespace {
-std::string shapeStr(const int64_t *shape, int rank) {
-  std::string s = "[";
-  for (int i = 0; i < rank; ++i)
-    s += (i ? "x" : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
-/// For every lhs element, its rhs offset under trailing broadcast (the
-/// forward's rule); fails naming both shapes when they do not broadcast.
-Status broadcastOffsets(const char *name, const int64_t *lhsShape, int lhsRank,
-                        const int64_t *rhsShape, int rhsRank, std::vector<int64_t> &offsets,
-                        int64_t &rhsNumel) {
-  bool ok = rhsRank >= 0 && rhsRank <= lhsRank;
-  for (int i = 0; ok && i < rhsRank; ++i) {
-    int64_t r = rhsShape[i], l = lhsShape[lhsRank - rhsRank + i];
-    ok = r == l || r == 1;
-  }
-  if (!ok)
-    return HYBRID_ERROR(name, ": rhs ", shapeStr(rhsShape, rhsRank),
-                        " does not broadcast against the trailing dims of lhs ",
-                        shapeStr(lhsShape, lhsRank));
-  int64_t total = 1;
-  for (int i = 0; i < lhsRank; ++i)
-    total *= lhsShape[i];
-  rhsNumel = 1;
-  for (int i = 0; i < rhsRank; ++i)
-    rhsNumel *= rhsShape[i];
-  offsets.resize(static_cast<size_t>(total));
-  for (int64_t idx = 0; idx < total; ++idx) {
-    int64_t rem = idx, roff = 0, rstride = 1;
-    for (int i = rhsRank - 1; i >= 0; --i) {
-      int64_t l = lhsShape[lhsRank - rhsRank + i];
-      int64_t c = rem % l;
-      rem /= l;
-      if (rhsShape[i] != 1)
-        roff += c * rstride;
-      rstride *= rhsShape[i];
-    }
-    offsets[idx] = roff;
-  }
-  return Status();
-}
-} // namespace
-
 Status addGrad(const int64_t *lhsShape, int lhsRank, const int64_t *rhsShape, int rhsRank,
                const float *dout, float *dlhs, float *drhs) {
   std::vector<int64_t> off;

@@ -141,10 +141,9 @@ static std::string shapeStr(const int64_t *shape, int rank) {
   return s + "]";
 }
 
-template <typename Fn>
-static Status broadcastBinary(const char *name, const float *lhs, const int64_t *lhsShape,
-                              int lhsRank, const float *rhs, const int64_t *rhsShape,
-                              int rhsRank, float *out, Fn fn) {
+Status broadcastOffsets(const char *name, const int64_t *lhsShape, int lhsRank,
+                        const int64_t *rhsShape, int rhsRank, std::vector<int64_t> &offsets,
+                        int64_t &rhsNumel) {
   bool ok = rhsRank >= 0 && rhsRank <= lhsRank;
   for (int i = 0; ok && i < rhsRank; ++i) {
     int64_t r = rhsShape[i], l = lhsShape[lhsRank - rhsRank + i];
@@ -157,8 +156,12 @@ static Status broadcastBinary(const char *name, const float *lhs, const int64_t 
   int64_t total = 1;
   for (int i = 0; i < lhsRank; ++i)
     total *= lhsShape[i];
+  rhsNumel = 1;
+  for (int i = 0; i < rhsRank; ++i)
+    rhsNumel *= rhsShape[i];
   // The rhs offset of an lhs element: walk its trailing coordinates, skipping
   // the broadcast (size 1) ones.
+  offsets.resize(static_cast<size_t>(total));
   for (int64_t idx = 0; idx < total; ++idx) {
     int64_t rem = idx, roff = 0, rstride = 1;
     for (int i = rhsRank - 1; i >= 0; --i) {
@@ -169,8 +172,20 @@ static Status broadcastBinary(const char *name, const float *lhs, const int64_t 
         roff += c * rstride;
       rstride *= rhsShape[i];
     }
-    out[idx] = fn(lhs[idx], rhs[roff]);
+    offsets[idx] = roff;
   }
+  return Status();
+}
+
+template <typename Fn>
+static Status broadcastBinary(const char *name, const float *lhs, const int64_t *lhsShape,
+                              int lhsRank, const float *rhs, const int64_t *rhsShape,
+                              int rhsRank, float *out, Fn fn) {
+  std::vector<int64_t> off;
+  int64_t rn = 0;
+  HYBRID_RETURN_IF_ERROR(broadcastOffsets(name, lhsShape, lhsRank, rhsShape, rhsRank, off, rn));
+  for (size_t idx = 0; idx < off.size(); ++idx)
+    out[idx] = fn(lhs[idx], rhs[off[idx]]);
   return Status();
 }
 

@@ -168,6 +168,13 @@ Status add(const float *lhs, const int64_t *lhsShape, int lhsRank, const float *
 Status mul(const float *lhs, const int64_t *lhsShape, int lhsRank, const float *rhs,
            const int64_t *rhsShape, int rhsRank, float *out);
 
+/// For every element of lhs, the offset of the rhs element it pairs with
+/// under trailing broadcast (used by add/mul and their gradients); fails
+/// naming both shapes when they do not broadcast. rhsNumel: rhs's size.
+Status broadcastOffsets(const char *name, const int64_t *lhsShape, int lhsRank,
+                        const int64_t *rhsShape, int rhsRank, std::vector<int64_t> &offsets,
+                        int64_t &rhsNumel);
+
 enum class CombineMode { Add, Mean, Diff, Concat };
 /// a [T, Da], b [T, Db]: add a + b, mean (a + b) / 2, diff a - b (out
 /// [T, Da], Da == Db) or concat [a, b] (out [T, Da + Db]). Fails when
