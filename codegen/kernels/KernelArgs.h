@@ -137,6 +137,12 @@ struct AttnArgs {
   const int32_t *pos;
   int B, L, Hq, Hkv, ctx, window;
   float scale;
+  // Decode split over keys (flash-decoding): splits blocks per query row
+  // each write (max, sum, acc[Dh]) to part; the last to finish (counter,
+  // zero between launches) combines them. splits <= 1: one block per row.
+  int splits;
+  float *part;   // [B * L * Hq][splits][Dh + 2]
+  int *counter;  // [B * L * Hq]
 };
 
 /// Decode GEMV: out[t, n] (ldo) = alpha * x[t, :] (ldx) . w[n, :] + beta * out;
@@ -147,6 +153,7 @@ struct GemvArgs {
   const float *bias, *bias2;
   int T, K, N, ldx, ldo;
   float alpha, beta, gateScale;
+  int split;  // warps per output row (1, 2, 4 or 8)
 };
 
 } // namespace hyb

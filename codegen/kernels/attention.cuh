@@ -4,8 +4,10 @@
 // values: the cache [B, ctx, Hkv, Dh] (already holding this call's tokens);
 // query head h reads kv head h / (Hq / Hkv); window > 0 keeps keys
 // [p - window + 1, p]. Softmax in fp32 with the row max subtracted.
-//   decode:  block (head, token, batch) of 128 threads: scores in dynamic
-//            shared memory (ctx floats), then a block-wide weighted sum of V.
+//   decode:  block (head, token x key split, batch) of 128 threads: scores
+//            in dynamic shared memory, then a block-wide weighted sum of V;
+//            with a.splits > 1 (L = 1) each block takes a slice of the keys
+//            and the last block of a row merges the partials (flash-decoding).
 //   prefill: block (64-query tile, head, batch), one query per thread, K/V
 //            tiles staged in shared memory, online softmax (flash style) on
 //            the CUDA cores.
@@ -25,11 +27,15 @@ __device__ __forceinline__ void attn_decode_kernel(const AttnArgs &a) {
   __shared__ float qs[Dh];
   __shared__ float part[Slices * Dh];
   __shared__ float scratch[33];
-  const int h = blockIdx.x, l = blockIdx.y, b = blockIdx.z;
+  const int S = a.splits > 1 ? a.splits : 1;
+  const int h = blockIdx.x, l = blockIdx.y / S, c = blockIdx.y % S, b = blockIdx.z;
   const int kvh = h / (a.Hq / a.Hkv);
   const int p = *a.pos + l;
-  const int lo = a.window > 0 ? max(0, p - a.window + 1) : 0;
-  const int n = p - lo + 1;
+  const int lo0 = a.window > 0 ? max(0, p - a.window + 1) : 0;
+  // This block's slice of the keys [lo0, p]: split c of S (may be empty).
+  const int chunk = (p - lo0 + 1 + S - 1) / S;
+  const int lo = lo0 + c * chunk;
+  const int n = max(0, min(chunk, p + 1 - lo));
   const int64_t qoff = (((int64_t)b * a.L + l) * a.Hq + h) * Dh;
   for (int e = threadIdx.x; e < Dh; e += Threads)
     qs[e] = ld(a.q, qoff + e) * a.scale;
@@ -81,13 +87,57 @@ __device__ __forceinline__ void attn_decode_kernel(const AttnArgs &a) {
     for (int e = 0; e < 8; ++e)
       part[slice * Dh + vec * 8 + e] = acc[e];
   __syncthreads();
-  const float inv = 1.f / sum;
+  if (S == 1) {
+    const float inv = 1.f / sum;
+    for (int e = threadIdx.x; e < Dh; e += Threads) {
+      float s = 0.f;
+      for (int sl = 0; sl < Slices; ++sl)
+        s += part[sl * Dh + e];
+      st(a.out, qoff + e, s * inv);
+    }
+    return;
+  }
+  const int row = (b * a.L + l) * a.Hq + h;
+  float *mine = a.part + ((int64_t)row * S + c) * (Dh + 2);
   for (int e = threadIdx.x; e < Dh; e += Threads) {
     float s = 0.f;
     for (int sl = 0; sl < Slices; ++sl)
       s += part[sl * Dh + e];
-    st(a.out, qoff + e, s * inv);
+    mine[2 + e] = s;
   }
+  if (threadIdx.x == 0)
+    mine[0] = mx, mine[1] = sum;
+  // Publish the partial, then the last block of this row combines all S.
+  __threadfence();
+  __syncthreads();
+  __shared__ int last;
+  if (threadIdx.x == 0)
+    last = atomicAdd(a.counter + row, 1) == S - 1;
+  __syncthreads();
+  if (!last)
+    return;
+  __threadfence();
+  const volatile float *all = a.part + (int64_t)row * S * (Dh + 2);
+  float m = -INFINITY;
+  for (int j = 0; j < S; ++j)
+    m = fmaxf(m, all[j * (Dh + 2)]);
+  float den = 0.f;
+  for (int j = 0; j < S; ++j) {
+    const float mj = all[j * (Dh + 2)];
+    if (mj > -INFINITY)
+      den += __expf(mj - m) * all[j * (Dh + 2) + 1];
+  }
+  for (int e = threadIdx.x; e < Dh; e += Threads) {
+    float s = 0.f;
+    for (int j = 0; j < S; ++j) {
+      const float mj = all[j * (Dh + 2)];
+      if (mj > -INFINITY)
+        s += __expf(mj - m) * all[j * (Dh + 2) + 2 + e];
+    }
+    st(a.out, qoff + e, s / den);
+  }
+  if (threadIdx.x == 0)
+    a.counter[row] = 0;  // ready for the next launch (graph replays reuse it)
 }
 
 template <int Dh>

@@ -20,6 +20,11 @@ __device__ __forceinline__ void st(bf16_t *p, int64_t i, float v) {
   reinterpret_cast<__nv_bfloat16 *>(p)[i] = __float2bfloat16(v);
 }
 __device__ __forceinline__ void st(float *p, int64_t i, float v) { p[i] = v; }
+/// v rounded as a store to p's element type would round it.
+__device__ __forceinline__ float roundAs(const bf16_t *, float v) {
+  return __bfloat162float(__float2bfloat16(v));
+}
+__device__ __forceinline__ float roundAs(const float *, float v) { return v; }
 
 __device__ __forceinline__ float siluf(float x) { return x / (1.f + __expf(-x)); }
 __device__ __forceinline__ float softplusf(float x) { return x > 20.f ? x : log1pf(expf(x)); }

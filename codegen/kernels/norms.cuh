@@ -24,23 +24,33 @@ __device__ __forceinline__ void rmsnorm_kernel(const RowNormArgs &a) {
   const XT *xp = static_cast<const XT *>(a.x);
   const RT *rp = static_cast<const RT *>(a.r);
   ST *sp = static_cast<ST *>(a.sum);
-  float v[PerThread];
+  float v[PerThread], wv[PerThread];
   float ss = 0.f;
+  // Every load first (x, r and the weight), so the row costs one memory
+  // latency before the reduction instead of a chain of them.
 #pragma unroll
   for (int i = 0; i < PerThread; ++i) {
     int c = threadIdx.x + i * Threads;
     float x = 0.f;
+    wv[i] = 0.f;
     if (c < D) {
       x = ld(xp, row * D + c);
-      if (Add) {
+      if (Add)
         x += ld(rp, row * D + c);
-        // Normalise the sum as stored (bf16 or fp32), as later layers see it.
-        st(sp, row * D + c, x);
-        x = ld(sp, row * D + c);
-      }
+      wv[i] = a.w[c];
     }
     v[i] = x;
-    ss += x * x;
+  }
+#pragma unroll
+  for (int i = 0; i < PerThread; ++i) {
+    int c = threadIdx.x + i * Threads;
+    if (Add && c < D) {
+      // Normalise the sum as stored (bf16 or fp32), as later layers see it:
+      // round in registers rather than reloading the store.
+      st(sp, row * D + c, v[i]);
+      v[i] = roundAs(sp, v[i]);
+    }
+    ss += v[i] * v[i];
   }
   ss = blockSum(ss, scratch);
   const float inv = rsqrtf(ss / D + a.eps);
@@ -48,7 +58,7 @@ __device__ __forceinline__ void rmsnorm_kernel(const RowNormArgs &a) {
   for (int i = 0; i < PerThread; ++i) {
     int c = threadIdx.x + i * Threads;
     if (c < D)
-      st(a.out, row * D + c, v[i] * inv * a.w[c]);
+      st(a.out, row * D + c, v[i] * inv * wv[i]);
   }
 }
 
@@ -66,6 +76,35 @@ __device__ __forceinline__ void groupnorm_kernel(const GroupNormArgs &a) {
   if (t >= a.T)
     return;
   const XT *x = static_cast<const XT *>(a.x) + t * a.ldx;
+  if constexpr (Gated && G == 1 && D % Threads == 0) {
+    // One group (the Mamba-2 gated norm): the row in registers, every load
+    // (x, z, w) issued before the single reduction.
+    constexpr int PT = D / Threads;
+    float v[PT], zv[PT], wv[PT];
+    float ss = 0.f;
+#pragma unroll
+    for (int i = 0; i < PT; ++i) {
+      const int c = threadIdx.x + i * Threads;
+      v[i] = ld(x, c);
+      zv[i] = ld(zp, t * a.ldz + c);
+      wv[i] = a.w[c];
+    }
+#pragma unroll
+    for (int i = 0; i < PT; ++i) {
+      if (!NormBeforeGate)
+        v[i] *= siluf(zv[i]);
+      ss += v[i] * v[i];
+    }
+    const float inv = rsqrtf(blockSum(ss, scratch) / D + a.eps);
+#pragma unroll
+    for (int i = 0; i < PT; ++i) {
+      float r = v[i] * inv * wv[i];
+      if (NormBeforeGate)
+        r *= siluf(zv[i]);
+      st(a.out, t * D + threadIdx.x + i * Threads, r);
+    }
+    return;
+  }
   for (int c = threadIdx.x; c < D; c += Threads) {
     float v = ld(x, c);
     if (Gated && !NormBeforeGate)

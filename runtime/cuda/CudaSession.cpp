@@ -13,6 +13,7 @@
 
 #include <cublasLt.h>
 #include <cuda.h>
+#include <cudaProfiler.h>
 
 #include <algorithm>
 #include <cmath>
@@ -250,6 +251,8 @@ private:
   std::map<const hyb::Instr *, DevBuf> invFreq_;  // rotary frequencies per rope op
   Status prepareRope(const hyb::Instr &in, int64_t headDim);
   DevBuf posDev_, gemmWs_;
+  DevBuf attnPart_, attnCounter_;  // split-key attention decode (zeroed counters)
+  int64_t attnRowsMax_ = 0;        // rows (batch x heads) the two above hold at 32 splits
   void *hostPinned_ = nullptr;     // [0]: pos, [1..]: ids staging
   size_t hostPinnedBytes_ = 0;
   Workspace prefillWs_, decodeWs_;
@@ -261,6 +264,7 @@ private:
   std::unique_ptr<ProgramView> prefillView_, decodeView_;
   int64_t scratchPrefill_ = 0, scratchDecode_ = 0;
   bool useGraph_ = true, syncEach_ = false, useGemv_ = true;
+  int profileStep_ = 0;  // HYBRIDC_CUDA_PROFILE: decode steps left before the profiled one
   CUgraphExec graphExec_ = nullptr;
 };
 
@@ -274,6 +278,10 @@ Status CudaSession::init() {
   useGraph_ = envOn("HYBRIDC_CUDA_GRAPH", true);
   syncEach_ = envOn("HYBRIDC_CUDA_SYNC", false);
   useGemv_ = envOn("HYBRIDC_CUDA_GEMV", true);  // 0: cuBLASLt for decode GEMMs too
+  // HYBRIDC_CUDA_PROFILE=1: the third decode step runs outside the graph between
+  // cuProfilerStart/Stop, so `ncu --profile-from-start off` sees exactly one step.
+  if (envOn("HYBRIDC_CUDA_PROFILE", false))
+    profileStep_ = 3;
   HYB_CUDA(cuStreamCreate(&stream_, CU_STREAM_NON_BLOCKING));
   // The fatbin, copied to an 8-byte aligned buffer for the loader.
   std::vector<uint64_t> image((a.fatbin()->size() + 7) / 8);
@@ -367,6 +375,22 @@ Status CudaSession::init() {
   HYBRID_RETURN_IF_ERROR(zeroCaches());
   HYBRID_RETURN_IF_ERROR(posDev_.alloc(16));
   HYBRID_RETURN_IF_ERROR(gemmWs_.alloc(32u << 20));
+  {
+    // Split-key attention decode: partials and per-row counters, sized for
+    // the widest attention of the decode program at 32 splits.
+    int64_t hqDh = 0;
+    for (const hyb::Instr *in : *decode_->instrs()) {
+      std::string op = in->op()->str();
+      if (op == "attention" || op == "rope_attention")
+        hqDh = std::max(hqDh, decodeView_->numelTrailing(in->inputs()->Get(0)));
+    }
+    if (hqDh > 0) {
+      attnRowsMax_ = batch_ * hqDh / 8;  // head dims are multiples of 8
+      HYBRID_RETURN_IF_ERROR(attnPart_.alloc(batch_ * hqDh * 32 * 2 * 4 + 4096));
+      HYBRID_RETURN_IF_ERROR(attnCounter_.alloc(attnRowsMax_ * 4));
+      HYB_CUDA(cuMemsetD8(attnCounter_.p, 0, attnRowsMax_ * 4));
+    }
+  }
   HYB_CUDA(cublasLtCreate(&lt_));
   scratchPrefill_ = scratchPerToken(*prefill_, *prefillView_);
   scratchDecode_ = scratchPerToken(*decode_, *decodeView_);
@@ -476,6 +500,15 @@ int alignOf(uint64_t v) {
 /// 16-byte weight rows.
 bool gemvFits(int64_t T, int64_t K) { return T <= 8 && T * K <= 12288 && K % 8 == 0; }
 
+/// Warps per GEMV output row: enough rows x warps (weighted by the weights
+/// read) to keep ~64 warps per SM loading, while each warp keeps >= 2 loads.
+int gemvSplit(int64_t K, int64_t N, int weights) {
+  int s = 1;
+  while (s < 8 && N * s * weights < 8192 && K / 8 >= 64 * s)
+    s *= 2;
+  return s;
+}
+
 Status CudaSession::gemm(CUdeviceptr x, int64_t ldx, CUdeviceptr w, CUdeviceptr out, int64_t ldo,
                          int64_t T, int64_t K, int64_t N, float alpha, float beta, bool outF32) {
   if (useGemv_ && gemvFits(T, K)) {
@@ -485,7 +518,9 @@ Status CudaSession::gemm(CUdeviceptr x, int64_t ldx, CUdeviceptr w, CUdeviceptr 
     a.out = reinterpret_cast<void *>(out);
     a.T = (int)T, a.K = (int)K, a.N = (int)N, a.ldx = (int)ldx, a.ldo = (int)ldo;
     a.alpha = alpha, a.beta = beta;
-    return launch(kn::gemv(outF32, false), (unsigned)((N + 7) / 8), 1, 1, T * K * 4, &a);
+    a.split = gemvSplit(K, N, 1);
+    const int rows = 8 / a.split;
+    return launch(kn::gemv(outF32, false), (unsigned)((N + rows - 1) / rows), 1, 1, 0, &a);
   }
   int alA = alignOf(w), alB = std::min(alignOf(x), alignOf(ldx * 2)),
       alC = std::min(alignOf(out), alignOf(ldo * (outF32 ? 4 : 2)));
@@ -565,6 +600,14 @@ Status CudaSession::enqueue(int64_t seq) {
     HYBRID_RETURN_IF_ERROR(prefillWs_.scratch.alloc(scratchPrefill_ * T + kScratchSlack));
     prefillWs_.tokens = T;
     return runProgram(p, pv, seq, prefillWs_);
+  }
+  if (profileStep_ > 0 && --profileStep_ == 0) {
+    HYB_CUDA(cuStreamSynchronize(stream_));
+    HYB_CUDA(cuProfilerStart());
+    Status s = runProgram(p, pv, 1, decodeWs_);
+    HYB_CUDA(cuStreamSynchronize(stream_));
+    HYB_CUDA(cuProfilerStop());
+    return s;
   }
   if (!useGraph_)
     return runProgram(p, pv, 1, decodeWs_);
@@ -741,7 +784,9 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
         a.bias = f32p(inRef(3).p), a.bias2 = f32p(inRef(4).p);
       a.T = (int)T, a.K = (int)K, a.N = (int)N, a.ldx = (int)K, a.ldo = (int)N;
       a.alpha = 1.f, a.gateScale = (float)at.f("gate_scale", 1.0);
-      return launch(kn::gemv(false, true), (unsigned)((N + 7) / 8), 1, 1, T * K * 4, &a);
+      a.split = gemvSplit(K, N, 2);
+      const int rows = 8 / a.split;
+      return launch(kn::gemv(false, true), (unsigned)((N + rows - 1) / rows), 1, 1, 0, &a);
     }
     CUdeviceptr g = ws.scratch.p, u = ws.scratch.p + ((T * N * 2 + 255) / 256) * 256;
     HYBRID_RETURN_IF_ERROR(gemm(x.p, K, wg.p, g, N, T, K, N, 1.f, 0.f, false));
@@ -1044,6 +1089,18 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
     aa.window = (int)at.i("window", 0);
     double scale = at.f("scale", 0.0);
     aa.scale = (float)(scale > 0 ? scale : 1.0 / std::sqrt((double)Dh));
+    if (L == 1 && attnCounter_.p && B * Hq <= attnRowsMax_) {
+      // Decode: split the keys so that ~2 blocks per SM work (132 SMs on an
+      // H100), each split >= 64 keys at the maximum context.
+      int S = (int)std::min<int64_t>(32, std::max<int64_t>(1, 264 / (B * Hq)));
+      while (S > 1 && slot->maxContext / S < 64)
+        S /= 2;
+      aa.splits = S;
+      aa.part = reinterpret_cast<float *>(attnPart_.p);
+      aa.counter = reinterpret_cast<int *>(attnCounter_.p);
+      return launch(kn::attnDecode(Dh), (unsigned)Hq, (unsigned)S, (unsigned)B,
+                    (size_t)slot->maxContext * 4, &aa);
+    }
     if (L <= 8)
       return launch(kn::attnDecode(Dh), (unsigned)Hq, (unsigned)L, (unsigned)B,
                     (size_t)slot->maxContext * 4, &aa);

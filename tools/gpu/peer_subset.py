@@ -3,7 +3,7 @@ timer, imported from the carried copy in .anchors/), without the training
 steps, so that it fits in one device call next to `hybrid-run bench`:
 prefill (B1 and B8, L2048; eager and torch.compile) and CUDA-graph decode at
 batch 1, context 2048, for the four models of shared/PERFORMANCE.md.
-Usage: python3 tools/gpu/peer_subset.py [--out DIR] [--no-compile]"""
+Usage: python3 tools/gpu/peer_subset.py [--out DIR] [--no-compile] [--decode-only]"""
 import argparse, json, os, sys
 
 sys.path.insert(0, ".anchors")
@@ -13,6 +13,7 @@ import torch  # noqa: E402
 ap = argparse.ArgumentParser()
 ap.add_argument("--out", default=".")
 ap.add_argument("--no-compile", action="store_true")
+ap.add_argument("--decode-only", action="store_true")
 a = ap.parse_args()
 print("device:", torch.cuda.get_device_name(), "torch", torch.__version__, flush=True)
 pats = {"inter-1to5": "MMMMMA" * 4, "intra": "P" * 24, "mamba2": "M" * 24, "transformer": "A" * 24}
@@ -20,7 +21,7 @@ for name, p in pats.items():
     torch.manual_seed(0)
     model = pa.LM(p).to(pa.dev, pa.DT)
     with torch.no_grad():
-        for B in (1, 8):
+        for B in (() if a.decode_only else (1, 8)):
             ids = torch.randint(0, 32000, (B, 2048), device=pa.dev)
             modes = ["eager"] + ([] if a.no_compile or B == 1 or name in ("mamba2", "transformer") else ["compile"])
             for mode in modes:
