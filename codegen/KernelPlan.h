@@ -83,9 +83,12 @@ inline KernelInst binary(bool mul, bool rhsF32) {
           std::string("hyb::binary_kernel<") + (mul ? "1" : "0") + ", " + ty(rhsF32) + ">", 256};
 }
 /// Decode GEMMs (<= 8 token rows): plain (bf16 or fp32 out) and swiglu.
-inline KernelInst gemv(bool outF32, bool swiglu) {
-  return {std::string("hyb_gemv_") + (swiglu ? "swiglu" : tn(outF32)), "GemvArgs",
-          std::string("hyb::gemv_kernel<8, ") + (outF32 ? "true" : "false") + ", " +
+/// t1: the batch-1 instance (one token row: fewer registers, more warps).
+inline KernelInst gemv(bool outF32, bool swiglu, bool t1 = false) {
+  return {std::string("hyb_gemv_") + (swiglu ? "swiglu" : tn(outF32)) + (t1 ? "_t1" : ""),
+          "GemvArgs",
+          std::string("hyb::gemv_kernel<") + (t1 ? "1, " : "8, ") + (outF32 ? "true" : "false") +
+              ", " +
               (swiglu ? "true" : "false") + ">",
           256};
 }
@@ -290,8 +293,10 @@ inline bool kernelsFor(const ProgramView &pv, const hyb::Instr &in, std::vector<
       op == "fused_linear") {
     if (op == "lm_head" && at.has("scale"))
       return refuse("lm_head with a scale attribute");
-    out.push_back(kn::gemv(false, false));  // GEMM outputs are bf16 or fp32 (ProgramView)
-    out.push_back(kn::gemv(true, false));
+    for (bool t1 : {false, true}) {  // GEMM outputs are bf16 or fp32 (ProgramView)
+      out.push_back(kn::gemv(false, false, t1));
+      out.push_back(kn::gemv(true, false, t1));
+    }
     if (op == "fused_linear" && in.inputs()->size() > 2)
       out.push_back(kn::bias());
     if ((op == "linear" && in.inputs()->size() == 3 && input(2) >= 0) ||
@@ -301,6 +306,7 @@ inline bool kernelsFor(const ProgramView &pv, const hyb::Instr &in, std::vector<
   }
   if (op == "swiglu_linear") {
     out.push_back(kn::gemv(false, true));
+    out.push_back(kn::gemv(false, true, true));
     out.push_back(kn::swiglu());
     return true;
   }

@@ -34,49 +34,64 @@ __device__ __forceinline__ void gemv_kernel(const GemvArgs &a) {
     const uint4 *wr = reinterpret_cast<const uint4 *>(a.w + (int64_t)n * a.K);
     const uint4 *wr2 = Swiglu ? reinterpret_cast<const uint4 *>(a.w2 + (int64_t)n * a.K) : nullptr;
     const bool vecX = (reinterpret_cast<uintptr_t>(a.x) & 15) == 0 && (a.ldx & 7) == 0;
-#pragma unroll 4
-    for (int k8 = s * 32 + lane; k8 < K8; k8 += 32 * S) {
-      uint4 u = __ldg(wr + k8), u2;
-      if (Swiglu)
-        u2 = __ldg(wr2 + k8);
-      float wf[8], wf2[8];
-      const __nv_bfloat162 *h = reinterpret_cast<const __nv_bfloat162 *>(&u);
+    // Batches of U weight loads per lane, all issued before the first use
+    // (a runtime-count loop would issue them one latency at a time).
+    constexpr int U = 4;
+    for (int base = s * 32 + lane; base < K8; base += 32 * S * U) {
+      uint4 u[U], u2[U];
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        float2 f = __bfloat1622float2(h[e]);
-        wf[2 * e] = f.x, wf[2 * e + 1] = f.y;
-      }
-      if (Swiglu) {
-        const __nv_bfloat162 *h2 = reinterpret_cast<const __nv_bfloat162 *>(&u2);
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          float2 f = __bfloat1622float2(h2[e]);
-          wf2[2 * e] = f.x, wf2[2 * e + 1] = f.y;
+      for (int j = 0; j < U; ++j) {
+        const int k8 = base + j * 32 * S;
+        if (k8 < K8) {
+          u[j] = __ldg(wr + k8);
+          if (Swiglu)
+            u2[j] = __ldg(wr2 + k8);
         }
       }
 #pragma unroll
-      for (int t = 0; t < MaxT; ++t) {
-        if (t < T) {
-          float xr[8];
-          const bf16_t *xp = a.x + (int64_t)t * a.ldx + k8 * 8;
-          if (vecX) {
-            uint4 xv = *reinterpret_cast<const uint4 *>(xp);
-            const __nv_bfloat162 *x2 = reinterpret_cast<const __nv_bfloat162 *>(&xv);
+      for (int j = 0; j < U; ++j) {
+        const int k8 = base + j * 32 * S;
+        if (k8 >= K8)
+          break;
+        float wf[8], wf2[8];
+        const __nv_bfloat162 *h = reinterpret_cast<const __nv_bfloat162 *>(&u[j]);
 #pragma unroll
-            for (int e = 0; e < 4; ++e) {
-              float2 f = __bfloat1622float2(x2[e]);
-              xr[2 * e] = f.x, xr[2 * e + 1] = f.y;
-            }
-          } else {
+        for (int e = 0; e < 4; ++e) {
+          float2 f = __bfloat1622float2(h[e]);
+          wf[2 * e] = f.x, wf[2 * e + 1] = f.y;
+        }
+        if (Swiglu) {
+          const __nv_bfloat162 *h2 = reinterpret_cast<const __nv_bfloat162 *>(&u2[j]);
 #pragma unroll
-            for (int e = 0; e < 8; ++e)
-              xr[e] = ld(xp, e);
+          for (int e = 0; e < 4; ++e) {
+            float2 f = __bfloat1622float2(h2[e]);
+            wf2[2 * e] = f.x, wf2[2 * e + 1] = f.y;
           }
+        }
 #pragma unroll
-          for (int e = 0; e < 8; ++e) {
-            acc[t] += wf[e] * xr[e];
-            if (Swiglu)
-              acc2[t] += wf2[e] * xr[e];
+        for (int t = 0; t < MaxT; ++t) {
+          if (t < T) {
+            float xr[8];
+            const bf16_t *xp = a.x + (int64_t)t * a.ldx + k8 * 8;
+            if (vecX) {
+              uint4 xv = *reinterpret_cast<const uint4 *>(xp);
+              const __nv_bfloat162 *x2 = reinterpret_cast<const __nv_bfloat162 *>(&xv);
+#pragma unroll
+              for (int e = 0; e < 4; ++e) {
+                float2 f = __bfloat1622float2(x2[e]);
+                xr[2 * e] = f.x, xr[2 * e + 1] = f.y;
+              }
+            } else {
+#pragma unroll
+              for (int e = 0; e < 8; ++e)
+                xr[e] = ld(xp, e);
+            }
+#pragma unroll
+            for (int e = 0; e < 8; ++e) {
+              acc[t] += wf[e] * xr[e];
+              if (Swiglu)
+                acc2[t] += wf2[e] * xr[e];
+            }
           }
         }
       }

@@ -520,7 +520,8 @@ Status CudaSession::gemm(CUdeviceptr x, int64_t ldx, CUdeviceptr w, CUdeviceptr 
     a.alpha = alpha, a.beta = beta;
     a.split = gemvSplit(K, N, 1);
     const int rows = 8 / a.split;
-    return launch(kn::gemv(outF32, false), (unsigned)((N + rows - 1) / rows), 1, 1, 0, &a);
+    return launch(kn::gemv(outF32, false, T == 1), (unsigned)((N + rows - 1) / rows), 1, 1, 0,
+                  &a);
   }
   int alA = alignOf(w), alB = std::min(alignOf(x), alignOf(ldx * 2)),
       alC = std::min(alignOf(out), alignOf(ldo * (outF32 ? 4 : 2)));
@@ -786,7 +787,8 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
       a.alpha = 1.f, a.gateScale = (float)at.f("gate_scale", 1.0);
       a.split = gemvSplit(K, N, 2);
       const int rows = 8 / a.split;
-      return launch(kn::gemv(false, true), (unsigned)((N + rows - 1) / rows), 1, 1, 0, &a);
+      return launch(kn::gemv(false, true, T == 1), (unsigned)((N + rows - 1) / rows), 1, 1, 0,
+                    &a);
     }
     CUdeviceptr g = ws.scratch.p, u = ws.scratch.p + ((T * N * 2 + 255) / 256) * 256;
     HYBRID_RETURN_IF_ERROR(gemm(x.p, K, wg.p, g, N, T, K, N, 1.f, 0.f, false));
