@@ -10,6 +10,8 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/CpuKernels.h"
 
+#include "tests/unit/runtime/KernelTestUtil.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,29 +25,8 @@ using namespace hybrid::cpu;
 
 namespace {
 
-using Vec = std::vector<float>;
+using namespace hybrid::ktest;
 
-Vec randn(size_t n, std::mt19937 &rng, double stddev = 1.0) {
-  std::normal_distribution<double> dist(0.0, stddev);
-  Vec v(n);
-  for (auto &x : v)
-    x = static_cast<float>(dist(rng));
-  return v;
-}
-
-/// max_i |a_i - b_i| / max(|b_i|, 1e-2 * max|b|): relative where b is not
-/// tiny, absolute (scaled to b's magnitude) where it is.
-double maxRelErr(const Vec &a, const Vec &b) {
-  EXPECT_EQ(a.size(), b.size());
-  double mx = 0.0;
-  for (float v : b)
-    mx = std::max(mx, std::fabs(static_cast<double>(v)));
-  double floor = std::max(1e-2 * mx, 1e-30), err = 0.0;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i)
-    err = std::max(err, std::fabs(static_cast<double>(a[i]) - b[i]) /
-                            std::max(std::fabs(static_cast<double>(b[i])), floor));
-  return err;
-}
 
 /// Tokens [l0, l0 + n) of a [B, L, inner] tensor, as [B, n, inner].
 Vec sliceSeq(const Vec &v, int64_t B, int64_t L, int64_t inner, int64_t l0, int64_t n) {

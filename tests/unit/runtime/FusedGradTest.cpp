@@ -18,6 +18,8 @@
 #include "runtime/cpu/CpuGrad.h"
 #include "runtime/exec/OpContext.h"
 
+#include "tests/unit/runtime/KernelTestUtil.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -29,63 +31,18 @@ using namespace hybrid;
 
 namespace {
 
-using Vec = std::vector<float>;
+using namespace hybrid::ktest;
+
 using Shape = std::vector<int64_t>;
 
 constexpr double kH = 1e-2;
 constexpr double kTol = 1e-3;
-
-Vec randn(size_t n, std::mt19937 &rng, double stddev = 1.0) {
-  std::normal_distribution<double> dist(0.0, stddev);
-  Vec v(n);
-  for (auto &x : v)
-    x = static_cast<float>(dist(rng));
-  return v;
-}
 
 int64_t numel(const Shape &s) {
   int64_t n = 1;
   for (int64_t d : s)
     n *= d;
   return n;
-}
-
-TensorRef ref(Vec &v, Shape shape) {
-  TensorRef t;
-  t.data = v.data();
-  t.shape = std::move(shape);
-  return t;
-}
-
-AttrValue f64(double v) {
-  AttrValue a;
-  a.kind = AttrValue::Float;
-  a.f = v;
-  return a;
-}
-AttrValue i64(int64_t v) {
-  AttrValue a;
-  a.kind = AttrValue::Int;
-  a.i = v;
-  return a;
-}
-AttrValue floats(std::vector<double> v) {
-  AttrValue a;
-  a.kind = AttrValue::Floats;
-  a.floats = std::move(v);
-  return a;
-}
-AttrValue ints(std::vector<int64_t> v) {
-  AttrValue a;
-  a.kind = AttrValue::Ints;
-  a.ints = std::move(v);
-  return a;
-}
-AttrValue str(const std::string &s) {
-  AttrValue a;
-  a.kind = AttrValue::Str;
-  a.s = s;
-  return a;
 }
 
 /// One op instance: float operands (an empty shape with no data = absent,

@@ -13,6 +13,8 @@
 
 #include "runtime/cpu/CpuKernels.h"
 
+#include "tests/unit/runtime/KernelTestUtil.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,67 +25,10 @@ using namespace hybrid;
 
 namespace {
 
-using Vec = std::vector<float>;
+using namespace hybrid::ktest;
 
-Vec randn(size_t n, std::mt19937 &rng, double stddev = 1.0) {
-  std::normal_distribution<double> dist(0.0, stddev);
-  Vec v(n);
-  for (auto &x : v)
-    x = static_cast<float>(dist(rng));
-  return v;
-}
 
-double maxRelErr(const Vec &a, const Vec &b) {
-  EXPECT_EQ(a.size(), b.size());
-  double mx = 0.0, err = 0.0;
-  for (float v : b)
-    mx = std::max(mx, std::fabs((double)v));
-  double floor = std::max(1e-2 * mx, 1e-30);
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i)
-    err = std::max(err, std::fabs((double)a[i] - b[i]) / std::max(std::fabs((double)b[i]), floor));
-  return err;
-}
-
-TensorRef ref(Vec &v, std::vector<int64_t> shape) {
-  TensorRef t;
-  t.data = v.data();
-  t.shape = std::move(shape);
-  return t;
-}
 TensorRef absent() { return TensorRef(); }
-
-AttrValue f64(double v) {
-  AttrValue a;
-  a.kind = AttrValue::Float;
-  a.f = v;
-  return a;
-}
-AttrValue i64(int64_t v) {
-  AttrValue a;
-  a.kind = AttrValue::Int;
-  a.i = v;
-  return a;
-}
-AttrValue floats(std::vector<double> v) {
-  AttrValue a;
-  a.kind = AttrValue::Floats;
-  a.floats = std::move(v);
-  return a;
-}
-
-AttrValue ints(std::vector<int64_t> v) {
-  AttrValue a;
-  a.kind = AttrValue::Ints;
-  a.ints = std::move(v);
-  return a;
-}
-
-AttrValue str(const std::string &s) {
-  AttrValue a;
-  a.kind = AttrValue::Str;
-  a.s = s;
-  return a;
-}
 
 constexpr double kTol = 1e-5;
 constexpr int64_t B = 2, L = 7, T = B * L;
