@@ -52,8 +52,12 @@ bool emitCudaSource(const std::string &bytes, std::string &source,
      << "// Kernel templates: codegen/kernels/*.cuh. Do not edit.\n"
      << "#include \"all.cuh\"\n\n";
   for (const auto &[name, k] : kernels) {
-    os << "extern \"C\" __global__ void __launch_bounds__(" << k.threads << ") " << name
-       << "(const hyb::" << k.args << " a) { " << k.body << "(a); }\n";
+    os << "extern \"C\" __global__ void __launch_bounds__(" << k.threads;
+    if (k.minBlocks > 0)
+      os << ", " << k.minBlocks;
+    os << ") " << name
+       << "(const hyb::" << k.args << " a) { hyb::pdlLaunchDependents(); "
+       << (k.ownsPdlWait ? "" : "hyb::pdlWait(); ") << k.body << "(a); }\n";
     kernelNames.push_back(name);
   }
   source = os.str();

@@ -33,6 +33,10 @@ namespace hybrid::codegen {
 struct KernelInst {
   std::string name, args, body;
   int threads = 128;
+  int minBlocks = 0;  // > 0: __launch_bounds__(threads, minBlocks) (caps registers)
+  /// The body calls pdlWait itself (after prefetching weights); otherwise the
+  /// emitted wrapper waits before the body (common.cuh).
+  bool ownsPdlWait = false;
 };
 
 namespace kn {
@@ -90,7 +94,7 @@ inline KernelInst gemv(bool outF32, bool swiglu, bool t1 = false) {
           std::string("hyb::gemv_kernel<") + (t1 ? "1, " : "8, ") + (outF32 ? "true" : "false") +
               ", " +
               (swiglu ? "true" : "false") + ">",
-          256};
+          256, 0, true};
 }
 inline KernelInst swiglu() { return {"hyb_swiglu", "BinaryArgs", "hyb::swiglu_kernel", 256}; }
 inline KernelInst cols() { return {"hyb_cols", "ColsArgs", "hyb::cols_kernel", 256}; }
@@ -118,13 +122,33 @@ inline KernelInst scan(int64_t n, int split, bool f32, bool dtF32 = false) {
               ty(dtF32) + ">",
           128};
 }
+/// The chunked tensor-core scan (prefill): state n, channel slice ps.
+/// Needs n and the head dim to be multiples of 16 (ssdChunkSupports).
+inline bool ssdChunkSupports(int64_t n, int64_t p) {
+  return n % 16 == 0 && n <= 256 && p % 16 == 0;
+}
+/// Slices per head: the widest of 64/32/16 channels dividing p (few blocks
+/// of much work), and 16 (more blocks, for batch 1).
+inline int ssdChunkSliceWide(int64_t p) { return p % 64 == 0 ? 64 : p % 32 == 0 ? 32 : 16; }
+inline KernelInst ssdChunk(int64_t n, int ps, bool f32, bool dtF32) {
+  return {"hyb_ssd_chunk_n" + s(n) + "_p" + s(ps) + "_" + tn(f32) + (dtF32 ? "_dtf32" : ""),
+          "ScanArgs",
+          "hyb::ssd_chunk_kernel<" + s(n) + ", " + s(ps) + ", " + ty(f32) + ", " + ty(f32) + ", " +
+              ty(dtF32) + ">",
+          256, 2};
+}
 inline KernelInst rope(int64_t dh) {
   return {"hyb_rope_" + s(dh), "RopeArgs", "hyb::rope_kernel<" + s(dh) + ">", 128};
 }
 inline KernelInst attnDecode(int64_t dh) {
   return {"hyb_attn_decode_" + s(dh), "AttnArgs", "hyb::attn_decode_kernel<" + s(dh) + ">", 128};
 }
+/// Prefill attention: the tensor-core kernel (attention_mma.cuh) for head
+/// dims that are multiples of 16 up to 128, else the CUDA-core one.
 inline KernelInst attnPrefill(int64_t dh) {
+  if (dh % 16 == 0 && dh <= 128)
+    return {"hyb_attn_prefill_mma_" + s(dh), "AttnArgs",
+            "hyb::attn_prefill_mma_kernel<" + s(dh) + ">", 128};
   return {"hyb_attn_prefill_" + s(dh), "AttnArgs", "hyb::attn_prefill_kernel<" + s(dh) + ">", 64};
 }
 } // namespace kn
@@ -396,6 +420,11 @@ inline bool kernelsFor(const ProgramView &pv, const hyb::Instr &in, std::vector<
       return refuse("state size " + std::to_string(n) + " (multiple of 4, <= 256)");
     out.push_back(kn::scan(n, kn::scanSplit(n, false), false));
     out.push_back(kn::scan(n, kn::scanSplit(n, true), false));
+    int64_t p = pv.shape(input(0)).back();
+    if (kn::ssdChunkSupports(n, p)) {
+      out.push_back(kn::ssdChunk(n, kn::ssdChunkSliceWide(p), false, false));
+      out.push_back(kn::ssdChunk(n, 16, false, false));
+    }
     return true;
   }
   if (op == "mamba2_core") {
@@ -420,6 +449,10 @@ inline bool kernelsFor(const ProgramView &pv, const hyb::Instr &in, std::vector<
       out.push_back(kn::conv(k, m, true, xf));
     out.push_back(kn::scan(n, kn::scanSplit(n, false), true, df));
     out.push_back(kn::scan(n, kn::scanSplit(n, true), true, df));
+    if (kn::ssdChunkSupports(n, hp)) {
+      out.push_back(kn::ssdChunk(n, kn::ssdChunkSliceWide(hp), true, df));
+      out.push_back(kn::ssdChunk(n, 16, true, df));
+    }
     out.push_back(kn::groupnorm(inner, ng, true, at.i("norm_before_gate", 0) != 0, true, zf));
     return true;
   }

@@ -98,6 +98,16 @@ struct ConvArgs {
   int silu;
 };
 
+/// The chunked scan (ssd_chunk.cuh): tokens per chunk, threads per block,
+/// and the dynamic shared memory of one block for state size n and a slice
+/// of ps channels.
+constexpr int ssdChunkLen = 32;
+constexpr int ssdChunkThreads = 256;
+constexpr int ssdChunkSmemBytes(int n, int ps) {
+  return 4 * (2 * ssdChunkLen * (n + 4) + ps * (n + 4) + 2 * ssdChunkLen * (ps + 4) +
+              ssdChunkLen * (ssdChunkLen + 4) + 3 * ssdChunkLen);
+}
+
 /// Mamba-2 scan by the per-token recurrence, fp32 state:
 ///   dt = clamp(softplus(dtRaw + dtBias)) (when dtBias) else dtRaw;
 ///   h = exp(dt A) h + dt x B^T;  y = C h + D x.

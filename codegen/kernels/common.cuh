@@ -26,6 +26,23 @@ __device__ __forceinline__ float roundAs(const bf16_t *, float v) {
 }
 __device__ __forceinline__ float roundAs(const float *, float v) { return v; }
 
+/// Programmatic dependent launch (sm_90+; no-ops elsewhere and when the
+/// launch did not ask for it). Every generated kernel lets the next kernel
+/// of the stream start early (pdlLaunchDependents, in the emitted wrapper)
+/// and waits for its predecessor (pdlWait) before it reads the
+/// predecessor's outputs or writes anything: the wrapper waits first, except
+/// in kernels that prefetch weights before waiting (the decode GEMV).
+__device__ __forceinline__ void pdlWait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void pdlLaunchDependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
 __device__ __forceinline__ float siluf(float x) { return x / (1.f + __expf(-x)); }
 __device__ __forceinline__ float softplusf(float x) { return x > 20.f ? x : log1pf(expf(x)); }
 

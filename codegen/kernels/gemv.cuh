@@ -5,7 +5,8 @@
 // the table. 1-8 warps per output row n (a.split, chosen by the host so
 // that ~64 warps per SM are loading) read W[n, :] once with 16-byte loads
 // (bf16, 8 per load), x read from global (L1), fp32 accumulation,
-// warp-shuffle then shared-memory reduction. Swiglu: two weights (gate, up),
+// warp-shuffle then shared-memory reduction. Waits for the previous kernel
+// itself (pdlWait) after its first weight loads. Swiglu: two weights (gate, up),
 // out = silu(gs * (g + bg)) * (u + bu), so swiglu_linear is one launch.
 //
 //===----------------------------------------------------------------------===//
@@ -30,24 +31,36 @@ __device__ __forceinline__ void gemv_kernel(const GemvArgs &a) {
 #pragma unroll
   for (int t = 0; t < MaxT; ++t)
     acc[t] = acc2[t] = 0.f;
-  if (live) {
-    const uint4 *wr = reinterpret_cast<const uint4 *>(a.w + (int64_t)n * a.K);
-    const uint4 *wr2 = Swiglu ? reinterpret_cast<const uint4 *>(a.w2 + (int64_t)n * a.K) : nullptr;
-    const bool vecX = (reinterpret_cast<uintptr_t>(a.x) & 15) == 0 && (a.ldx & 7) == 0;
-    // Batches of U weight loads per lane, all issued before the first use
-    // (a runtime-count loop would issue them one latency at a time).
-    constexpr int U = 4;
-    for (int base = s * 32 + lane; base < K8; base += 32 * S * U) {
-      uint4 u[U], u2[U];
+  // Batches of U weight loads per lane, all issued before the first use
+  // (a runtime-count loop would issue them one latency at a time). The
+  // first batch is issued before waiting for the previous kernel (weights
+  // do not depend on it): with programmatic dependent launch the weight
+  // stream overlaps the previous kernel's tail.
+  constexpr int U = 4;
+  const uint4 *wr = reinterpret_cast<const uint4 *>(a.w + (int64_t)(live ? n : 0) * a.K);
+  const uint4 *wr2 =
+      Swiglu ? reinterpret_cast<const uint4 *>(a.w2 + (int64_t)(live ? n : 0) * a.K) : nullptr;
+  const int base0 = s * 32 + lane;
+  uint4 u[U], u2[U];
+  auto loadBatch = [&](int base) {
 #pragma unroll
-      for (int j = 0; j < U; ++j) {
-        const int k8 = base + j * 32 * S;
-        if (k8 < K8) {
-          u[j] = __ldg(wr + k8);
-          if (Swiglu)
-            u2[j] = __ldg(wr2 + k8);
-        }
+    for (int j = 0; j < U; ++j) {
+      const int k8 = base + j * 32 * S;
+      if (k8 < K8) {
+        u[j] = __ldg(wr + k8);
+        if (Swiglu)
+          u2[j] = __ldg(wr2 + k8);
       }
+    }
+  };
+  if (live)
+    loadBatch(base0);
+  pdlWait();
+  if (live) {
+    const bool vecX = (reinterpret_cast<uintptr_t>(a.x) & 15) == 0 && (a.ldx & 7) == 0;
+    for (int base = base0; base < K8; base += 32 * S * U) {
+      if (base != base0)
+        loadBatch(base);
 #pragma unroll
       for (int j = 0; j < U; ++j) {
         const int k8 = base + j * 32 * S;

@@ -10,6 +10,7 @@
 
 #include "codegen/KernelPlan.h"
 #include "codegen/kernels/KernelArgs.h"
+#include "runtime/support/FileUtil.h"
 
 #include <cublasLt.h>
 #include <cuda.h>
@@ -17,6 +18,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -224,6 +226,8 @@ private:
 
   Status zeroCaches();
   Status runProgram(const hyb::Program &p, const ProgramView &pv, int64_t seq, Workspace &ws);
+  Status dumpOutputs(const ProgramView &pv, const hyb::Instr &in, int index, int64_t seq,
+                     Workspace &ws, const std::string &dir);
   Status launchOp(const hyb::Program &p, const ProgramView &pv, const hyb::Instr &in,
                   int64_t seq, Workspace &ws);
   Status launch(const KernelInst &k, unsigned gx, unsigned gy, unsigned gz, size_t smem,
@@ -264,6 +268,10 @@ private:
   std::unique_ptr<ProgramView> prefillView_, decodeView_;
   int64_t scratchPrefill_ = 0, scratchDecode_ = 0;
   bool useGraph_ = true, syncEach_ = false, useGemv_ = true;
+  // Programmatic dependent launch between the generated kernels of decode
+  // (HYBRIDC_CUDA_PDL=0 turns it off): pdlProgram_ while a decode program is
+  // enqueued, pdlNext_ once a generated kernel precedes the next launch.
+  bool usePdl_ = true, pdlProgram_ = false, pdlNext_ = false;
   int profileStep_ = 0;  // HYBRIDC_CUDA_PROFILE: decode steps left before the profiled one
   CUgraphExec graphExec_ = nullptr;
 };
@@ -276,6 +284,7 @@ Status CudaSession::init() {
                         "'): compile it with `hybridc compile --target cuda`");
   HYBRID_ASSIGN_OR_RETURN(dev_, Device::get());
   useGraph_ = envOn("HYBRIDC_CUDA_GRAPH", true);
+  usePdl_ = envOn("HYBRIDC_CUDA_PDL", true);
   syncEach_ = envOn("HYBRIDC_CUDA_SYNC", false);
   useGemv_ = envOn("HYBRIDC_CUDA_GEMV", true);  // 0: cuBLASLt for decode GEMMs too
   // HYBRIDC_CUDA_PROFILE=1: the third decode step runs outside the graph between
@@ -294,7 +303,6 @@ Status CudaSession::init() {
   prefillView_ = std::make_unique<ProgramView>(a, *prefill_);
   decodeView_ = std::make_unique<ProgramView>(a, *decode_);
   // supports(): every op of both programs has its kernels in the fatbin.
-  weightBf16_.assign(a.weights()->size(), false);
   for (const hyb::Program *p : {prefill_, decode_}) {
     const ProgramView &pv = p == prefill_ ? *prefillView_ : *decodeView_;
     for (const hyb::Instr *in : *p->instrs()) {
@@ -318,17 +326,10 @@ Status CudaSession::init() {
         HYB_CUDA(r);
         fns_[k.name] = f;
       }
-      // GEMM operands and embedding tables are bf16 on the device.
-      std::string op = in->op()->str();
-      bool gemmOp = op == "linear" || op == "lm_head" || op == "linear_group" ||
-                    op == "linear_sum" || op == "fused_linear" || op == "swiglu_linear" ||
-                    op == "embedding";
-      if (gemmOp)
-        for (int32_t id : *in->inputs())
-          if (pv.isWeight(id) && pv.shape(id).size() == 2)
-            weightBf16_[pv.val(pv.root(id))->weight()] = true;
     }
   }
+  // GEMM operands and embedding tables are bf16 on the device.
+  weightBf16_ = model_.bf16StorageMask();
   // Attention decode keeps a row of scores per query in dynamic shared memory.
   const int64_t maxCtx = model_.maxContext();
   for (auto &[name, f] : fns_)
@@ -339,6 +340,14 @@ Status CudaSession::init() {
                             " scores in shared memory; max context must be <= 51200");
       HYB_CUDA(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, (int)bytes));
     }
+  // The chunked scan keeps a chunk's C, B, X and the state slice in dynamic
+  // shared memory (90 KB for state 128 and 64 channels).
+  for (auto &[name, f] : fns_) {
+    int n = 0, ps = 0;
+    if (std::sscanf(name.c_str(), "hyb_ssd_chunk_n%d_p%d", &n, &ps) == 2)
+      HYB_CUDA(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                  ::hyb::ssdChunkSmemBytes(n, ps)));
+  }
   // Weights.
   weights_.resize(a.weights()->size());
   for (size_t i = 0; i < weights_.size(); ++i) {
@@ -479,8 +488,26 @@ Status CudaSession::launch(const KernelInst &k, unsigned gx, unsigned gy, unsign
   if (it == fns_.end())
     return HYBRID_ERROR("kernel '", k.name, "' was not loaded");
   void *params[] = {const_cast<void *>(args)};
-  HYB_CUDA(cuLaunchKernel(it->second, gx, gy, gz, (unsigned)k.threads, 1, 1, (unsigned)smem,
-                          stream_, params, nullptr));
+  if (pdlNext_) {
+    // Programmatic dependent launch (decode): this kernel may start while
+    // its predecessor runs; it waits for it in device code (pdlWait).
+    CUlaunchAttribute attr{};
+    attr.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attr.value.programmaticStreamSerializationAllowed = 1;
+    CUlaunchConfig cfg{};
+    cfg.gridDimX = gx, cfg.gridDimY = gy, cfg.gridDimZ = gz;
+    cfg.blockDimX = (unsigned)k.threads, cfg.blockDimY = 1, cfg.blockDimZ = 1;
+    cfg.sharedMemBytes = (unsigned)smem;
+    cfg.hStream = stream_;
+    cfg.attrs = &attr;
+    cfg.numAttrs = 1;
+    HYB_CUDA(cuLaunchKernelEx(&cfg, it->second, params, nullptr));
+  } else {
+    HYB_CUDA(cuLaunchKernel(it->second, gx, gy, gz, (unsigned)k.threads, 1, 1, (unsigned)smem,
+                            stream_, params, nullptr));
+  }
+  // The next generated kernel of a decode step may overlap this one.
+  pdlNext_ = pdlProgram_;
   if (syncEach_) {
     Status s = cudaStatus(cuStreamSynchronize(stream_), k.name.c_str(), __FILE__, __LINE__);
     if (!s.ok())
@@ -662,10 +689,50 @@ Status CudaSession::forward(const int32_t *ids, int64_t seq, std::vector<float> 
 
 Status CudaSession::runProgram(const hyb::Program &p, const ProgramView &pv, int64_t seq,
                                Workspace &ws) {
+  const std::string dump = seq > 1 ? valueDumpDir() : std::string();
+  int index = -1;
+  pdlProgram_ = usePdl_ && seq == 1 && !syncEach_;
+  pdlNext_ = false;  // the first kernel follows host copies
+  struct Reset {
+    CudaSession *s;
+    ~Reset() { s->pdlProgram_ = s->pdlNext_ = false; }
+  } reset{this};
   for (const hyb::Instr *in : *p.instrs()) {
+    ++index;
     Status s = launchOp(p, pv, *in, seq, ws);
     if (!s.ok())
       return s.context("op '" + in->op()->str() + "'");
+    if (!dump.empty())
+      HYBRID_RETURN_IF_ERROR(dumpOutputs(pv, *in, index, seq, ws, dump));
+  }
+  return Status();
+}
+
+Status CudaSession::dumpOutputs(const ProgramView &pv, const hyb::Instr &in, int index,
+                                int64_t seq, Workspace &ws, const std::string &dir) {
+  HYB_CUDA(cuStreamSynchronize(stream_));
+  const int64_t T = batch_ * seq;
+  for (int32_t id : *in.outputs()) {
+    const hyb::Value *v = pv.val(pv.root(id));
+    if (v->kind() != hyb::ValueKind::Activation)
+      continue;
+    const int64_t n = T * pv.numelTrailing(id);
+    CUdeviceptr src = ws.arena.p + v->offset_per_token() * T;
+    std::vector<float> h(n);
+    if (pv.isF32(id)) {
+      HYB_CUDA(cuMemcpyDtoH(h.data(), src, n * 4));
+    } else {
+      std::vector<uint16_t> b(n);
+      HYB_CUDA(cuMemcpyDtoH(b.data(), src, n * 2));
+      for (int64_t i = 0; i < n; ++i)
+        h[i] = fromBf16(b[i]);
+    }
+    std::vector<int64_t> shape = {batch_, seq};
+    for (int64_t d : pv.shape(id))
+      shape.push_back(d);
+    std::string npy = npyFloat32(h.data(), shape);
+    HYBRID_RETURN_IF_ERROR(
+        writeFileAtomic(valueDumpPath(dir, index, in.op()->str(), id), npy.data(), npy.size()));
   }
   return Status();
 }
@@ -731,8 +798,10 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
     }
     float beta = 0.f;
     if (resid.p) {
-      if (resid.p != o.p)
+      if (resid.p != o.p) {
         HYB_CUDA(cuMemcpyDtoDAsync(o.p, resid.p, T * N * 2, stream_));
+        pdlNext_ = false;  // a copy node: the next kernel follows it normally
+      }
       beta = 1.f;
     }
     HYBRID_RETURN_IF_ERROR(gemm(x.p, K, w.p, o.p, N, T, K, N, scale, beta, o.f32));
@@ -953,6 +1022,21 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
     return Status();
   };
   auto scanLaunch = [&](::hyb::ScanArgs &a, int64_t N, bool f32, bool dtF32) -> Status {
+    // Prefill: the chunked tensor-core scan when the shapes allow it (and,
+    // for fp32 inputs, 16-byte aligned rows for its vector loads).
+    auto aligned = [](const void *p, int ld) {
+      return reinterpret_cast<uintptr_t>(p) % 16 == 0 && ld % 4 == 0;
+    };
+    if (L >= ::hyb::ssdChunkLen && kn::ssdChunkSupports(N, a.P) &&
+        (!f32 || (aligned(a.x, a.ldx) && aligned(a.bm, a.ldbc) && aligned(a.cm, a.ldbc)))) {
+      int ps = kn::ssdChunkSliceWide(a.P);
+      if (B * a.H * (a.P / ps) < 132)  // under one block per SM: narrower slices
+        ps = 16;
+      KernelInst k = kn::ssdChunk(N, ps, f32, dtF32);
+      if (fns_.count(k.name))
+        return launch(k, (unsigned)(a.H * (a.P / ps)), (unsigned)B, 1,
+                      (size_t)::hyb::ssdChunkSmemBytes((int)N, ps), &a);
+    }
     // Few channels (batch 1): 32 lanes per state row for more blocks; else 4.
     bool dec = L <= 4 || B * a.H * a.P < 65536;
     int split = kn::scanSplit(N, dec);

@@ -43,6 +43,17 @@ public:
   Status readWeights(const std::string &weightsPath);
   void randomWeights(uint64_t seed);
 
+  /// The weights a device executor stores in bf16 (by weight index): the
+  /// 2-D operands of GEMM ops (linear, lm_head, linear_group, linear_sum,
+  /// fused_linear, swiglu_linear) and embedding tables of the prefill and
+  /// decode programs. Norm weights, biases, conv and SSM parameters stay fp32.
+  std::vector<bool> bf16StorageMask() const;
+  /// Rounds those weights to bf16 in place (nearest even), so that the fp32
+  /// CPU reference computes with exactly the values the CUDA executor holds
+  /// (`hybrid-run --bf16-weights`): GPU-vs-CPU differences are then the
+  /// executor's arithmetic, not the storage format.
+  void roundToBf16Storage();
+
 private:
   std::unique_ptr<Artifact> artifact_;
   std::vector<std::vector<float>> weights_;

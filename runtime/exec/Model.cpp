@@ -4,6 +4,7 @@
 #include "runtime/io/Safetensors.h"
 #include "runtime/train/Init.h"
 
+#include <cstring>
 
 namespace hybrid {
 
@@ -64,5 +65,47 @@ Status Model::readWeights(const std::string &weightsPath) {
 }
 
 void Model::randomWeights(uint64_t seed) { initWeights(*this, seed); }
+
+std::vector<bool> Model::bf16StorageMask() const {
+  const auto *ws = artifact_->root().weights();
+  std::vector<bool> mask(ws->size(), false);
+  for (const char *name : {"prefill", "decode"}) {
+    const hyb::Program *p = artifact_->program(name);
+    if (!p)
+      continue;
+    const auto *values = p->values();
+    for (const hyb::Instr *in : *p->instrs()) {
+      const std::string op = in->op()->str();
+      if (op != "linear" && op != "lm_head" && op != "linear_group" && op != "linear_sum" &&
+          op != "fused_linear" && op != "swiglu_linear" && op != "embedding")
+        continue;
+      for (int32_t id : *in->inputs()) {
+        if (id < 0)
+          continue;
+        while (values->Get(id)->kind() == hyb::ValueKind::Alias)
+          id = values->Get(id)->alias_of();
+        const hyb::Value *v = values->Get(id);
+        if (v->kind() == hyb::ValueKind::Weight && ws->Get(v->weight())->shape()->size() == 2)
+          mask[v->weight()] = true;
+      }
+    }
+  }
+  return mask;
+}
+
+void Model::roundToBf16Storage() {
+  std::vector<bool> mask = bf16StorageMask();
+  for (size_t i = 0; i < mask.size(); ++i)
+    if (mask[i])
+      for (float &f : weights_[i]) {
+        uint32_t u;
+        std::memcpy(&u, &f, 4);
+        if ((u & 0x7fffffffu) > 0x7f800000u)
+          continue;  // NaN stays NaN
+        u += 0x7fffu + ((u >> 16) & 1u);
+        u &= 0xffff0000u;
+        std::memcpy(&f, &u, 4);
+      }
+}
 
 } // namespace hybrid

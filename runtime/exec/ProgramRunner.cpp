@@ -1,6 +1,8 @@
 //===- ProgramRunner.cpp - Run one program of an artifact on the CPU ------===//
 #include "runtime/exec/ProgramRunner.h"
 
+#include "runtime/support/FileUtil.h"
+
 namespace hybrid {
 namespace {
 bool isGrad(const std::string &op) {
@@ -74,7 +76,10 @@ Status ProgramRunner::run(const ProgramRun &run) {
   const int64_t tokens = run.batch * run.seq;
   arena_.resize(static_cast<size_t>((p.arena_bytes_per_token() * tokens + 3) / 4));
   fixed_.resize(static_cast<size_t>((p.fixed_arena_bytes() + 3) / 4));
+  const std::string dump = p.name()->str() == "prefill" ? valueDumpDir() : std::string();
+  int index = -1;
   for (const hyb::Instr *in : *p.instrs()) {
+    ++index;
     OpContext ctx;
     ctx.op = in->op()->str();
     bool grad = isGrad(ctx.op);
@@ -115,6 +120,14 @@ Status ProgramRunner::run(const ProgramRun &run) {
     Status st = kernelFor(ctx.op)(ctx);
     if (!st.ok())
       return st.context("op '" + ctx.op + "'");
+    for (size_t o = 0; o < ctx.outputs.size() && !dump.empty(); ++o) {
+      const TensorRef &t = ctx.outputs[o];
+      if (t.isInt || !t.data)
+        continue;
+      HYBRID_RETURN_IF_ERROR(writeFileAtomic(
+          valueDumpPath(dump, index, ctx.op, in->outputs()->Get(o)),
+          npyFloat32(t.f(), t.shape).data(), npyFloat32(t.f(), t.shape).size()));
+    }
   }
   return Status();
 }

@@ -125,3 +125,15 @@ StatusOr<std::vector<float>> readNpyFloat32(const std::string &path,
 }
 
 } // namespace hybrid
+
+namespace hybrid {
+std::string valueDumpDir() {
+  const char *d = std::getenv("HYBRIDC_DUMP_VALUES");
+  return d ? d : "";
+}
+std::string valueDumpPath(const std::string &dir, int instr, const std::string &op, int id) {
+  char name[64];
+  std::snprintf(name, sizeof name, "/%04d_v%d_", instr, id);
+  return dir + name + op + ".npy";
+}
+} // namespace hybrid

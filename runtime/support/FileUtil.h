@@ -17,6 +17,13 @@ Status writeFileAtomic(const std::string &path, const void *data, size_t size);
 /// A float32 .npy (format 1.0, little endian, C order) of `shape`.
 std::string npyFloat32(const float *data, const std::vector<int64_t> &shape);
 
+/// HYBRIDC_DUMP_VALUES=DIR: the executors write every output of every
+/// prefill instruction to DIR as float32 .npy, named by valueDumpPath, so
+/// that tools/compare_dumps.py can find the first op where two executors
+/// part (a debugging aid; empty when the variable is unset).
+std::string valueDumpDir();
+std::string valueDumpPath(const std::string &dir, int instr, const std::string &op, int id);
+
 /// Reads a float32 .npy written by numpy (format 1.0/2.0, '<f4', C order).
 StatusOr<std::vector<float>> readNpyFloat32(const std::string &path,
                                             std::vector<int64_t> *shape);

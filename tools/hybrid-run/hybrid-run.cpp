@@ -34,6 +34,7 @@ struct Options {
   std::string model;
   std::string weights;
   long long randomSeed = -1;       // --random-weights SEED
+  bool bf16Weights = false;        // --bf16-weights: round as the CUDA executor stores them
   std::string device = "cpu";
   std::string prompt;
   std::string promptIds;
@@ -50,6 +51,9 @@ void usage(std::FILE *out) {
                "       hybrid-run train MODEL.hyb --data FILE ... (hybrid-run train --help)\n"
                "  --weights FILE.safetensors   weights by HF tensor name (bf16/f16/f32)\n"
                "  --random-weights SEED        untrained seeded weights instead\n"
+               "  --bf16-weights               round the GEMM and embedding weights to bf16,\n"
+               "                               as the CUDA executor stores them (CPU runs then\n"
+               "                               isolate the GPU's arithmetic from storage)\n"
                "  --prompt TEXT                byte-level text prompt (vocab >= 256)\n"
                "  --prompt-ids 1,2,3           token ids\n"
                "  --device cpu|cuda            (default %s)\n"
@@ -105,6 +109,8 @@ StatusOr<Options> parseArgs(int argc, char **argv) {
     } else if (a == "--random-weights") {
       HYBRID_ASSIGN_OR_RETURN(double d, number("--random-weights", 0, 1e18));
       o.randomSeed = static_cast<long long>(d);
+    } else if (a == "--bf16-weights") {
+      o.bf16Weights = true;
     } else if (a == "--device") {
       HYBRID_ASSIGN_OR_RETURN(o.device, value("--device"));
     } else if (a == "--prompt") {
@@ -163,6 +169,8 @@ int run(const Options &o) {
                         : Model::load(o.model, o.weights);
   if (!model.ok())
     return fail(model.status().toString());
+  if (o.bf16Weights)
+    (*model)->roundToBf16Storage();
   const int64_t vocab = (*model)->vocab();
   std::vector<int32_t> prompt;
   if (!o.promptIds.empty()) {

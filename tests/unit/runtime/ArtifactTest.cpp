@@ -1,4 +1,5 @@
 //===- ArtifactTest.cpp - .hyb loader: every failure is a clear error -----===//
+#include "runtime/exec/Executor.h"
 #include "runtime/hyb/Artifact.h"
 
 #include <gtest/gtest.h>
@@ -129,3 +130,24 @@ TEST(Artifact, MissingFile) {
 }
 
 } // namespace
+
+// hybrid-run --bf16-weights: the CPU reference on the weights the CUDA
+// executor holds. The embedding table is a bf16-stored weight; rounding is
+// to nearest, ties to even.
+TEST(Model, Bf16StorageRoundsLikeTheDevice) {
+  auto a = Artifact::loadBuffer(build({}), "x.hyb");
+  ASSERT_TRUE(a.ok()) << a.status().toString();
+  auto m = Model::fromArtifact(std::move(*a));
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ((*m)->bf16StorageMask(), std::vector<bool>{true});
+  std::vector<float> &w = (*m)->weight(0);
+  w[0] = 1.00390625f;  // 1 + 2^-8: halfway, rounds to the even 1.0
+  w[1] = 1.01171875f;  // 1 + 3 * 2^-8: halfway, rounds to the even 1.015625
+  w[2] = 0.1f;         // bf16 0.10009765625
+  w[3] = -3.0f;        // exact
+  (*m)->roundToBf16Storage();
+  EXPECT_EQ(w[0], 1.0f);
+  EXPECT_EQ(w[1], 1.015625f);
+  EXPECT_EQ(w[2], 0.10009765625f);
+  EXPECT_EQ(w[3], -3.0f);
+}

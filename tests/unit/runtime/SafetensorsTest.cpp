@@ -101,8 +101,9 @@ TEST(Json, RejectsMalformed) {
   for (const char *text : bad) {
     auto v = parseJson(text);
     EXPECT_FALSE(v.ok()) << "accepted: " << text;
-    if (!v.ok())
+    if (!v.ok()) {
       EXPECT_CONTAINS(v.status().message(), "JSON error at byte");
+    }
   }
   std::string deep(10000, '[');
   auto v = parseJson(deep);

@@ -137,8 +137,9 @@ TEST(Sampling, TopK1AndTinyTopPEqualGreedy) {
     greedy.greedy = true;
     Rng r0(trial);
     int32_t want = sampleToken(logits.data(), 37, greedy, r0);
-    if (trial % 3 == 0)
+    if (trial % 3 == 0) {
       ASSERT_EQ(want, 5);
+    }
     SamplingOptions k1;
     k1.topK = 1;
     k1.temperature = 1.5f;
