@@ -30,14 +30,14 @@ using FragB = wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, w
 using FragBT = wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::col_major>;
 using FragC = wmma::fragment<wmma::accumulator, 16, 16, 8, float>;
 
-template <typename F> __device__ __forceinline__ void toTf32(F &f) {
-#pragma unroll
-  for (int i = 0; i < f.num_elements; ++i)
-    f.x[i] = wmma::__float_to_tf32(f.x[i]);
+/// Operands in shared memory are stored already rounded to tf32 (once per
+/// element, where they are written), so fragment loads convert nothing.
+__device__ __forceinline__ float tf32(float v) { return wmma::__float_to_tf32(v); }
+__device__ __forceinline__ float4 tf32(float4 v) {
+  return make_float4(tf32(v.x), tf32(v.y), tf32(v.z), tf32(v.w));
 }
 template <typename F> __device__ __forceinline__ void load(F &f, const float *p, int ld) {
   wmma::load_matrix_sync(f, p, ld);
-  toTf32(f);
 }
 
 __device__ __forceinline__ void cpAsync16(float *dst, const float *src, bool valid) {
@@ -73,7 +73,19 @@ __device__ __forceinline__ void loadRows(float *dst, const XT *src, int64_t row0
 #pragma unroll 1
     for (int i = threadIdx.x; i < Q * W; i += ssdChunkThreads) {
       const int r = i / W, c = i % W;
-      dst[r * LD + c] = r < rows ? ld(src, (row0 + r) * stride + col + c) : 0.f;
+      dst[r * LD + c] = r < rows ? tf32(ld(src, (row0 + r) * stride + col + c)) : 0.f;
+    }
+  }
+}
+
+/// Rounds to tf32 the slots this thread copied with loadRows (after its
+/// copies completed: the same thread, the same slots, no barrier needed).
+template <int Q, int W, int LD, typename XT> __device__ __forceinline__ void roundRows(float *dst) {
+  if constexpr (sizeof(XT) == 4 && W % 4 == 0) {
+#pragma unroll 4
+    for (int i = threadIdx.x; i < Q * W / 4; i += ssdChunkThreads) {
+      float4 *v = reinterpret_cast<float4 *>(dst + (i / (W / 4)) * LD + (i % (W / 4)) * 4);
+      *v = tf32(*v);
     }
   }
 }
@@ -109,15 +121,19 @@ __device__ __forceinline__ void ssd_chunk_kernel(const ScanArgs &a) {
   float *state = a.state ? a.state + (((int64_t)b * a.H + h) * a.P + p0) * N : nullptr;
 
   for (int i = threadIdx.x; i < PS * N; i += ssdChunkThreads)
-    Hs[(i / N) * LN + i % N] = state ? state[i] : 0.f;
+    Hs[(i / N) * LN + i % N] = state ? ssd::tf32(state[i]) : 0.f;
   __syncthreads();
-  ssd::FragC hf[HPW];
+  ssd::FragC hf[HPW];  // fp32 state, loaded unrounded from global memory
 #pragma unroll
   for (int k = 0; k < HPW; ++k) {
     const int tile = warp + k * NW;
-    if (tile < TH)
-      wmma::load_matrix_sync(hf[k], Hs + (tile / (N / 16)) * 16 * LN + (tile % (N / 16)) * 16, LN,
-                             wmma::mem_row_major);
+    if (tile < TH) {
+      if (state)
+        wmma::load_matrix_sync(hf[k], state + (tile / (N / 16)) * 16 * N + (tile % (N / 16)) * 16,
+                               N, wmma::mem_row_major);
+      else
+        wmma::fill_fragment(hf[k], 0.f);
+    }
   }
 
   // 1. A chunk's C, B, X rows (asynchronous copies) and its raw dt (warp 0,
@@ -138,6 +154,9 @@ __device__ __forceinline__ void ssd_chunk_kernel(const ScanArgs &a) {
     const int rows = min(Q, a.L - c0);
     const int64_t t0 = (int64_t)b * a.L + c0;
     ssd::cpAsyncWaitAll();
+    ssd::roundRows<Q, N, LN, XT>(Cs);
+    ssd::roundRows<Q, N, LN, XT>(Bs);
+    ssd::roundRows<Q, PS, LP, XT>(Xs);
     if (warp == 0) {
       // dt and the cumulative decay of the chunk (a warp-wide inclusive scan).
       float dt = 0.f;
@@ -187,23 +206,30 @@ __device__ __forceinline__ void ssd_chunk_kernel(const ScanArgs &a) {
     __syncthreads();
     // 3. Decays: the causal mask with D on the diagonal, e^cum on C h^T,
     //    e^(cum_last - cum_j) dt_j on the rows of B.
-#pragma unroll 1
+#pragma unroll 4
     for (int e = threadIdx.x; e < Q * Q; e += ssdChunkThreads) {
       const int i = e / Q, j = e % Q;
       float v = 0.f;
       if (j <= i)
         v = Gs[i * LQ + j] * __expf(cum[i] - cum[j]) * dts[j] + (i == j ? Dh : 0.f);
-      Gs[i * LQ + j] = v;
+      Gs[i * LQ + j] = ssd::tf32(v);
     }
-#pragma unroll 1
-    for (int e = threadIdx.x; e < Q * PS; e += ssdChunkThreads) {
-      const int i = e / PS;
-      Ys[i * LP + e % PS] *= __expf(cum[i]);
+#pragma unroll 2
+    for (int e = threadIdx.x; e < Q * PS / 4; e += ssdChunkThreads) {
+      const int i = e / (PS / 4);
+      float4 *v = reinterpret_cast<float4 *>(Ys + i * LP + (e % (PS / 4)) * 4);
+      const float f = __expf(cum[i]);
+      float4 u = *v;
+      u.x *= f, u.y *= f, u.z *= f, u.w *= f;
+      *v = u;
     }
-#pragma unroll 1
-    for (int e = threadIdx.x; e < Q * N; e += ssdChunkThreads) {
-      const int j = e / N;
-      Bs[j * LN + e % N] *= wB[j];
+#pragma unroll 4
+    for (int e = threadIdx.x; e < Q * N / 4; e += ssdChunkThreads) {
+      const int j = e / (N / 4);
+      float4 *v = reinterpret_cast<float4 *>(Bs + j * LN + (e % (N / 4)) * 4);
+      const float f = wB[j];
+      float4 u = *v;
+      *v = ssd::tf32(make_float4(u.x * f, u.y * f, u.z * f, u.w * f));
     }
     __syncthreads();
     // 4. Y += G X (in Ys); h = e^cum_last h + X^T B~ (registers, mirrored to Hs).
@@ -238,7 +264,11 @@ __device__ __forceinline__ void ssd_chunk_kernel(const ScanArgs &a) {
           ssd::load(fb, Bs + kq * 8 * LN + c * 16, LN);
           wmma::mma_sync(hf[k], fa, fb, hf[k]);
         }
-        wmma::store_matrix_sync(Hs + r * 16 * LN + c * 16, hf[k], LN, wmma::mem_row_major);
+        ssd::FragC hr = hf[k];  // the shared mirror is an operand: tf32
+#pragma unroll
+        for (int e = 0; e < hr.num_elements; ++e)
+          hr.x[e] = ssd::tf32(hr.x[e]);
+        wmma::store_matrix_sync(Hs + r * 16 * LN + c * 16, hr, LN, wmma::mem_row_major);
       }
     }
     __syncthreads();
@@ -246,17 +276,29 @@ __device__ __forceinline__ void ssd_chunk_kernel(const ScanArgs &a) {
     //    decays), then this chunk's output rows.
     if (c0 + Q < a.L)
       issueLoads(c0 + Q);
+    if constexpr (sizeof(YT) == 4) {
+#pragma unroll 2
+      for (int e = threadIdx.x; e < rows * PS / 4; e += ssdChunkThreads) {
+        const int i = e / (PS / 4), p = (e % (PS / 4)) * 4;
+        *reinterpret_cast<float4 *>(y + (t0 + i) * ((int64_t)a.H * a.P) + (int64_t)h * a.P + p0 +
+                                    p) = *reinterpret_cast<const float4 *>(Ys + i * LP + p);
+      }
+    } else {
 #pragma unroll 1
-    for (int e = threadIdx.x; e < rows * PS; e += ssdChunkThreads) {
-      const int i = e / PS, p = e % PS;
-      st(y, (t0 + i) * ((int64_t)a.H * a.P) + (int64_t)h * a.P + p0 + p, Ys[i * LP + p]);
+      for (int e = threadIdx.x; e < rows * PS; e += ssdChunkThreads) {
+        const int i = e / PS, p = e % PS;
+        st(y, (t0 + i) * ((int64_t)a.H * a.P) + (int64_t)h * a.P + p0 + p, Ys[i * LP + p]);
+      }
     }
   }
-  if (state) {
-    __syncthreads();
-    for (int i = threadIdx.x; i < PS * N; i += ssdChunkThreads)
-      state[i] = Hs[(i / N) * LN + i % N];
-  }
+  if (state)  // the fp32 fragments (the shared mirror is rounded)
+#pragma unroll
+    for (int k = 0; k < HPW; ++k) {
+      const int tile = warp + k * NW;
+      if (tile < TH)
+        wmma::store_matrix_sync(state + (tile / (N / 16)) * 16 * N + (tile % (N / 16)) * 16, hf[k],
+                                N, wmma::mem_row_major);
+    }
 }
 
 } // namespace hyb
