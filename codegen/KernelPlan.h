@@ -107,6 +107,11 @@ inline KernelInst conv(int64_t k, int mode, bool outF32, bool inF32 = false) {
           "hyb::conv_kernel<" + s(k) + ", " + s(mode) + ", " + ty(outF32) + ", " + ty(inF32) + ">",
           256};
 }
+/// Prefill conv: runs of tokens of 4 channels per thread (conv.cuh).
+inline KernelInst convPrefill(int64_t k, bool outF32, bool inF32) {
+  return {"hyb_conv_k" + s(k) + "_prefill_" + tn(outF32) + (inF32 ? "_inf32" : ""), "ConvArgs",
+          "hyb::conv_prefill_kernel<" + s(k) + ", " + ty(outF32) + ", " + ty(inF32) + ">", 256};
+}
 /// Lanes per state row: 4 for prefill (more rows per block), up to 32 for
 /// decode (more blocks when L = 1).
 inline int scanSplit(int64_t n, bool decode) {
@@ -412,6 +417,7 @@ inline bool kernelsFor(const ProgramView &pv, const hyb::Instr &in, std::vector<
       return refuse("conv width " + std::to_string(k) + " (1..8)");
     for (int m = 0; m < 3; ++m)
       out.push_back(kn::conv(k, m, false));
+    out.push_back(kn::convPrefill(k, false, false));
     return true;
   }
   if (op == "ssd_scan") {
@@ -447,6 +453,7 @@ inline bool kernelsFor(const ProgramView &pv, const hyb::Instr &in, std::vector<
          df = pv.isF32(input(nParts == 1 ? 0 : 2));
     for (int m = 0; m < 3; ++m)
       out.push_back(kn::conv(k, m, true, xf));
+    out.push_back(kn::convPrefill(k, true, xf));
     out.push_back(kn::scan(n, kn::scanSplit(n, false), true, df));
     out.push_back(kn::scan(n, kn::scanSplit(n, true), true, df));
     if (kn::ssdChunkSupports(n, hp)) {

@@ -104,9 +104,12 @@ struct ConvArgs {
 constexpr int ssdChunkLen = 32;
 constexpr int ssdChunkThreads = 256;
 constexpr int ssdChunkSmemBytes(int n, int ps) {
-  return 4 * (2 * ssdChunkLen * (n + 4) + ps * (n + 4) + 2 * ssdChunkLen * (ps + 4) +
-              ssdChunkLen * (ssdChunkLen + 4) + 3 * ssdChunkLen);
+  return 4 * (2 * ssdChunkLen * (n + 4) + 2 * ssdChunkLen * (ps + 8) + ssdChunkLen * (n + 8) +
+              ps * (n + 4) + ssdChunkLen * (ssdChunkLen + 4) + 3 * ssdChunkLen);
 }
+
+/// Tokens per thread of the prefill conv (conv_prefill_kernel).
+constexpr int kConvRun = 8;
 
 /// Mamba-2 scan by the per-token recurrence, fp32 state:
 ///   dt = clamp(softplus(dtRaw + dtBias)) (when dtBias) else dtRaw;

@@ -8,36 +8,67 @@
 //      + (mask o e^(cum_i - cum_j) dt_j  o C B^T + D I) X   (within the chunk)
 //   h' = e^cum_last h + X^T (diag(e^(cum_last - cum_j) dt_j) B)
 // One block of 8 warps walks the chunks of one (batch row, head, slice of PS
-// channels) in order; the four products run on tensor cores (wmma, tf32
-// inputs, fp32 accumulate); h lives in accumulator fragments (fp32) for the
-// whole sequence and is mirrored to shared memory once per chunk for C h^T.
+// channels) in order, three barriers per chunk. The products are
+// mma.sync.m16n8k8 tf32 (fp32 accumulate) on fragments read from shared
+// memory with explicit shared addresses (rows padded so that every fragment
+// load is conflict-free). Each warp keeps its tiles in registers across the
+// phases: C h^T is scaled and then accumulated with G X in place and stored
+// straight to y; the state h (fp32) lives in accumulators for the whole
+// sequence and is mirrored (tf32-rounded) to shared memory once per chunk.
 // Grid: (H * P / PS, B), ssdChunkThreads threads, ssdChunkSmemBytes(N, PS)
 // bytes of dynamic shared memory. Prefill only (decode keeps scan_kernel).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
-#include <mma.h>
-
 #include "common.cuh"
 
 namespace hyb {
 
 namespace ssd {
-using namespace nvcuda;
-using FragA = wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major>;
-using FragAT = wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::col_major>;
-using FragB = wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::row_major>;
-using FragBT = wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::col_major>;
-using FragC = wmma::fragment<wmma::accumulator, 16, 16, 8, float>;
-
-/// Operands in shared memory are stored already rounded to tf32 (once per
-/// element, where they are written), so fragment loads convert nothing.
-__device__ __forceinline__ float tf32(float v) { return wmma::__float_to_tf32(v); }
+__device__ __forceinline__ float tf32(float v) {
+  uint32_t r;
+  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(v));
+  return __uint_as_float(r);
+}
 __device__ __forceinline__ float4 tf32(float4 v) {
   return make_float4(tf32(v.x), tf32(v.y), tf32(v.z), tf32(v.w));
 }
-template <typename F> __device__ __forceinline__ void load(F &f, const float *p, int ld) {
-  wmma::load_matrix_sync(f, p, ld);
+__device__ __forceinline__ uint32_t lds(uint32_t addr) {
+  uint32_t v;
+  asm volatile("ld.shared.b32 %0, [%1];" : "=r"(v) : "r"(addr));
+  return v;
+}
+/// d += a (16x8, row) * b (8x8, col); tf32 operands as fp32 bit patterns.
+__device__ __forceinline__ void mma(float *d, const uint32_t *a, const uint32_t *b) {
+  asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, "
+               "{%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+/// A fragment (rows r0.., columns k0..) of a row-major matrix at `base`
+/// (shared address) with row stride LD floats: g = lane / 4, t = lane % 4.
+template <int LD>
+__device__ __forceinline__ void loadA(uint32_t *a, uint32_t base, int r0, int k0, int g, int t) {
+  const uint32_t p = base + 4u * ((r0 + g) * LD + k0 + t);
+  a[0] = lds(p), a[1] = lds(p + 32u * LD), a[2] = lds(p + 16u), a[3] = lds(p + 32u * LD + 16u);
+}
+/// A fragment of the TRANSPOSE of a row-major matrix (A[m][k] = M[k][m]).
+template <int LD>
+__device__ __forceinline__ void loadAT(uint32_t *a, uint32_t base, int m0, int k0, int g, int t) {
+  const uint32_t p = base + 4u * ((k0 + t) * LD + m0 + g);
+  a[0] = lds(p), a[1] = lds(p + 32u), a[2] = lds(p + 16u * LD), a[3] = lds(p + 16u * LD + 32u);
+}
+/// B fragment (k0.., columns n0..) where B[k][n] = M[n][k] (M row-major: "col").
+template <int LD>
+__device__ __forceinline__ void loadBT(uint32_t *b, uint32_t base, int n0, int k0, int g, int t) {
+  const uint32_t p = base + 4u * ((n0 + g) * LD + k0 + t);
+  b[0] = lds(p), b[1] = lds(p + 16u);
+}
+/// B fragment where B[k][n] = M[k][n] (M row-major).
+template <int LD>
+__device__ __forceinline__ void loadB(uint32_t *b, uint32_t base, int n0, int k0, int g, int t) {
+  const uint32_t p = base + 4u * ((k0 + t) * LD + n0 + g);
+  b[0] = lds(p), b[1] = lds(p + 16u * LD);
 }
 
 __device__ __forceinline__ void cpAsync16(float *dst, const float *src, bool valid) {
@@ -53,20 +84,20 @@ __device__ __forceinline__ void cpAsyncWaitAll() {
 /// Starts copying rows [row0, row0 + Q) of a [T, stride] matrix (columns
 /// col .. col + W) into shared rows of stride LD as fp32; rows past `rows`
 /// are zero. fp32 sources go through cp.async (complete at cpAsyncWaitAll:
-/// every copy of a chunk is in flight at once); bf16 ones are converted on
-/// the way (synchronous).
+/// every copy of a chunk is in flight at once); bf16 ones are converted and
+/// rounded on the way (synchronous).
 template <int Q, int W, int LD, typename XT>
 __device__ __forceinline__ void loadRows(float *dst, const XT *src, int64_t row0, int rows,
                                          int stride, int64_t col) {
   if constexpr (sizeof(XT) == 4 && W % 4 == 0) {
-    // 16-byte copies (asynchronous: no need to unroll for loads in flight);
-    // the launcher checks the alignment of rows and columns.
+    // Asynchronous 16-byte copies (no unrolling needed to keep them in
+    // flight); the launcher checks the alignment of rows and columns.
 #pragma unroll 1
     for (int i = threadIdx.x; i < Q * W / 4; i += ssdChunkThreads) {
       const int r = i / (W / 4), c = (i % (W / 4)) * 4;
       const bool valid = r < rows;
-      cpAsync16(dst + r * LD + c, reinterpret_cast<const float *>(src) +
-                                      (row0 + (valid ? r : 0)) * stride + col + c,
+      cpAsync16(dst + r * LD + c,
+                reinterpret_cast<const float *>(src) + (row0 + (valid ? r : 0)) * stride + col + c,
                 valid);
     }
   } else {
@@ -77,9 +108,8 @@ __device__ __forceinline__ void loadRows(float *dst, const XT *src, int64_t row0
     }
   }
 }
-
-/// Rounds to tf32 the slots this thread copied with loadRows (after its
-/// copies completed: the same thread, the same slots, no barrier needed).
+/// Rounds to tf32 the slots this thread copied with loadRows (after its own
+/// copies completed: the same thread and slots, so no barrier is needed).
 template <int Q, int W, int LD, typename XT> __device__ __forceinline__ void roundRows(float *dst) {
   if constexpr (sizeof(XT) == 4 && W % 4 == 0) {
 #pragma unroll 4
@@ -89,28 +119,45 @@ template <int Q, int W, int LD, typename XT> __device__ __forceinline__ void rou
     }
   }
 }
+/// The host's ssdChunkSmemBytes, evaluated at class scope (host context).
+template <int N, int PS> struct SmemCheck {
+  static constexpr int bytes = ssdChunkSmemBytes(N, PS);
+};
 } // namespace ssd
 
 template <int N, int PS, typename XT, typename YT, typename DtT>
 __device__ __forceinline__ void ssd_chunk_kernel(const ScanArgs &a) {
-  using namespace nvcuda;
   constexpr int Q = ssdChunkLen, NW = ssdChunkThreads / 32;
-  constexpr int LN = N + 4, LP = PS + 4, LQ = Q + 4;  // padded rows (multiples of 4)
-  static_assert(Q == 32, "ssd_chunk: the cumulative sum is one warp wide");
-  static_assert(N % 16 == 0 && N <= 256 && PS % 16 == 0 && PS <= 64,
-                "ssd_chunk: state size and channel slice must be multiples of 16");
-  constexpr int TY = (Q / 16) * (PS / 16);   // output tiles
-  constexpr int TG = (Q / 16) * (Q / 16 + 1) / 2;  // C B^T tiles on or below the diagonal
-  constexpr int TH = (PS / 16) * (N / 16);   // state tiles
-  constexpr int HPW = (TH + NW - 1) / NW;    // state tiles per warp
+  // Row strides (floats): C, B and h rows are read as "k-contiguous"
+  // fragments (stride = 4 mod 32), X and B~ rows as "n-contiguous" ones
+  // (stride = 8 mod 32): conflict-free either way.
+  constexpr int LN = N + 4, LB = N + 8, LP = PS + 8, LQ = Q + 4;
+  static_assert(Q == 32 && NW == 8, "ssd_chunk: 8 warps over chunks of 32 tokens");
+  static_assert(N % 16 == 0 && N <= 256, "ssd_chunk: state size must be a multiple of 16");
+  static_assert(PS == 16 || PS == 32 || PS == 64, "ssd_chunk: channel slice of 16, 32 or 64");
+  static_assert(ssd::SmemCheck<N, PS>::bytes ==
+                    4 * (2 * Q * LN + 2 * Q * LP + Q * LB + PS * LN + Q * LQ + 3 * Q),
+                "ssd_chunk: shared-memory layout and ssdChunkSmemBytes disagree");
+  // Output tiles (16 x 8): rows ib = warp / 4, YPW column tiles per warp.
+  constexpr int YPW = PS >= 32 ? PS / 32 : 1;
+  // State tiles (16 x 8): HT in all, HPW per warp, consecutive in a row block.
+  constexpr int HT = (PS / 16) * (N / 8), HPW = HT >= NW ? HT / NW : 1;
+  static_assert(HT < NW || (N / 8) % HPW == 0, "ssd_chunk: state tiles of a warp share rows");
   extern __shared__ __align__(128) float smem[];
-  float *Cs = smem, *Bs = Cs + Q * LN, *Hs = Bs + Q * LN, *Xs = Hs + PS * LN;
-  float *Ys = Xs + Q * LP, *Gs = Ys + Q * LP, *cum = Gs + Q * LQ, *wB = cum + Q, *dts = wB + Q;
+  // X is double buffered (chunk c+1's copy starts during chunk c's phase 2).
+  float *Cs = smem, *Bs = Cs + Q * LN, *Xb = Bs + Q * LN, *Bt = Xb + 2 * Q * LP, *Hs = Bt + Q * LB;
+  float *Gs = Hs + PS * LN, *cum = Gs + Q * LQ, *wB = cum + Q, *dts = wB + Q;
+  const uint32_t sC = (uint32_t)__cvta_generic_to_shared(Cs);
+  const uint32_t sB = (uint32_t)__cvta_generic_to_shared(Bs);
+  const uint32_t sX0 = (uint32_t)__cvta_generic_to_shared(Xb);
+  const uint32_t sBt = (uint32_t)__cvta_generic_to_shared(Bt);
+  const uint32_t sH = (uint32_t)__cvta_generic_to_shared(Hs);
+  const uint32_t sG = (uint32_t)__cvta_generic_to_shared(Gs);
 
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int slices = a.P / PS;
   const int h = blockIdx.x / slices, p0 = (blockIdx.x % slices) * PS, b = blockIdx.y;
-  const int g = h / (a.H / a.G);
+  const int grp = h / (a.H / a.G);
   const float A = -expf(a.aLog[h]);
   const float Dh = a.d ? a.d[h] : 0.f;
   const XT *x = static_cast<const XT *>(a.x);
@@ -120,45 +167,61 @@ __device__ __forceinline__ void ssd_chunk_kernel(const ScanArgs &a) {
   YT *y = static_cast<YT *>(a.y);
   float *state = a.state ? a.state + (((int64_t)b * a.H + h) * a.P + p0) * N : nullptr;
 
-  for (int i = threadIdx.x; i < PS * N; i += ssdChunkThreads)
-    Hs[(i / N) * LN + i % N] = state ? ssd::tf32(state[i]) : 0.f;
-  __syncthreads();
-  ssd::FragC hf[HPW];  // fp32 state, loaded unrounded from global memory
+  // This warp's tiles.
+  const int ib = warp >> 2, q = warp & 3;          // output rows ib*16.., column group q
+  const int yt0 = q * YPW;                          // first output column tile
+  const bool yLive = yt0 < PS / 8;
+  const bool gLive = ib == 1 || q < 2;              // C B^T tile (ib, q) on/below the diagonal
+  const int hTile0 = warp * HPW;
+  const bool hLive = hTile0 < HT;
+  const int hp0 = (hTile0 / (N / 8)) * 16, hn0 = (hTile0 % (N / 8)) * 8;  // rows, first column
+
+  // The state: fp32 accumulators (from the cache), mirrored to Hs as tf32.
+  float hAcc[HPW][4];
 #pragma unroll
   for (int k = 0; k < HPW; ++k) {
-    const int tile = warp + k * NW;
-    if (tile < TH) {
-      if (state)
-        wmma::load_matrix_sync(hf[k], state + (tile / (N / 16)) * 16 * N + (tile % (N / 16)) * 16,
-                               N, wmma::mem_row_major);
-      else
-        wmma::fill_fragment(hf[k], 0.f);
+    const int n = hn0 + k * 8 + 2 * t;
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int p = hp0 + g + half * 8;
+      float2 v = make_float2(0.f, 0.f);
+      if (state && hLive)
+        v = *reinterpret_cast<const float2 *>(state + p * N + n);
+      hAcc[k][2 * half] = v.x, hAcc[k][2 * half + 1] = v.y;
+      if (hLive)
+        *reinterpret_cast<float2 *>(Hs + p * LN + n) = make_float2(ssd::tf32(v.x), ssd::tf32(v.y));
     }
   }
 
-  // 1. A chunk's C, B, X rows (asynchronous copies) and its raw dt (warp 0,
-  //    one per lane), issued for the next chunk while this one is written out.
+  // A chunk's rows are copied ahead: X (into the other buffer) during the
+  // previous chunk's phase 2, C, B and the raw dt once the previous chunk is
+  // done with them (after its phase 2), overlapping its phase 3.
   float dtRaw = 0.f;
-  auto issueLoads = [&](int c0) {
+  auto issueCB = [&](int c0) {
     const int rows = min(Q, a.L - c0);
     const int64_t t0 = (int64_t)b * a.L + c0;
-    ssd::loadRows<Q, N, LN>(Cs, cm, t0, rows, a.ldbc, (int64_t)g * N);
-    ssd::loadRows<Q, N, LN>(Bs, bm, t0, rows, a.ldbc, (int64_t)g * N);
-    ssd::loadRows<Q, PS, LP>(Xs, x, t0, rows, a.ldx, (int64_t)h * a.P + p0);
+    ssd::loadRows<Q, N, LN>(Cs, cm, t0, rows, a.ldbc, (int64_t)grp * N);
+    ssd::loadRows<Q, N, LN>(Bs, bm, t0, rows, a.ldbc, (int64_t)grp * N);
     if (warp == 0 && lane < rows)
       dtRaw = ld(dtp, (t0 + lane) * a.lddt + h);
   };
+  auto issueX = [&](int c0) {
+    ssd::loadRows<Q, PS, LP>(Xb + ((c0 / Q) & 1) * Q * LP, x, (int64_t)b * a.L + c0,
+                             min(Q, a.L - c0), a.ldx, (int64_t)h * a.P + p0);
+  };
   if (a.L > 0)
-    issueLoads(0);
+    issueCB(0), issueX(0);
   for (int c0 = 0; c0 < a.L; c0 += Q) {
     const int rows = min(Q, a.L - c0);
     const int64_t t0 = (int64_t)b * a.L + c0;
+    float *Xs = Xb + ((c0 / Q) & 1) * Q * LP;
+    const uint32_t sX = sX0 + 4u * ((c0 / Q) & 1) * Q * LP;
+    // 1. The chunk's rows are in; round them to tf32; dt and the decays.
     ssd::cpAsyncWaitAll();
     ssd::roundRows<Q, N, LN, XT>(Cs);
     ssd::roundRows<Q, N, LN, XT>(Bs);
     ssd::roundRows<Q, PS, LP, XT>(Xs);
     if (warp == 0) {
-      // dt and the cumulative decay of the chunk (a warp-wide inclusive scan).
       float dt = 0.f;
       if (lane < rows) {
         dt = dtRaw;
@@ -178,127 +241,124 @@ __device__ __forceinline__ void ssd_chunk_kernel(const ScanArgs &a) {
       wB[lane] = __expf(last - c) * dt;
     }
     __syncthreads();
-    // 2. C h^T (into Ys) and C B^T (into Gs).
-    for (int job = warp; job < TY + TG; job += NW) {
-      ssd::FragC acc;
-      wmma::fill_fragment(acc, 0.f);
-      const bool isY = job < TY;
-      int i = job / (PS / 16), j = job % (PS / 16);
-      if (!isY) {  // the k-th tile of the lower triangle, row by row
-        i = 0, j = job - TY;
-        while (j > i)
-          j -= ++i;
-      }
-      const float *bsrc = isY ? Hs + j * 16 * LN : Bs + j * 16 * LN;
+    if (c0 + Q < a.L)  // the other X buffer was last read in the previous chunk
+      issueX(c0 + Q);
+
+    // 2. C h^T (this warp's output tiles, kept in registers) and C B^T (its
+    //    tile of the lower triangle, masked and decayed into Gs); B~ into Bt.
+    float yAcc[YPW][4], gAcc[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+    for (int j = 0; j < YPW; ++j)
+      yAcc[j][0] = yAcc[j][1] = yAcc[j][2] = yAcc[j][3] = 0.f;
+    if (yLive || gLive) {
 #pragma unroll 4
-      for (int k = 0; k < N / 8; ++k) {
-        ssd::FragA fa;
-        ssd::FragBT fb;
-        ssd::load(fa, Cs + i * 16 * LN + k * 8, LN);
-        ssd::load(fb, bsrc + k * 8, LN);
-        wmma::mma_sync(acc, fa, fb, acc);
+      for (int k0 = 0; k0 < N; k0 += 8) {
+        uint32_t fa[4], fb[2];
+        ssd::loadA<LN>(fa, sC, ib * 16, k0, g, t);
+        if (yLive)
+#pragma unroll
+          for (int j = 0; j < YPW; ++j) {
+            ssd::loadBT<LN>(fb, sH, (yt0 + j) * 8, k0, g, t);
+            ssd::mma(yAcc[j], fa, fb);
+          }
+        if (gLive) {
+          ssd::loadBT<LN>(fb, sB, q * 8, k0, g, t);
+          ssd::mma(gAcc, fa, fb);
+        }
       }
-      if (isY)
-        wmma::store_matrix_sync(Ys + i * 16 * LP + j * 16, acc, LP, wmma::mem_row_major);
-      else
-        wmma::store_matrix_sync(Gs + i * 16 * LQ + j * 16, acc, LQ, wmma::mem_row_major);
     }
-    __syncthreads();
-    // 3. Decays: the causal mask with D on the diagonal, e^cum on C h^T,
-    //    e^(cum_last - cum_j) dt_j on the rows of B.
-#pragma unroll 4
-    for (int e = threadIdx.x; e < Q * Q; e += ssdChunkThreads) {
-      const int i = e / Q, j = e % Q;
-      float v = 0.f;
-      if (j <= i)
-        v = Gs[i * LQ + j] * __expf(cum[i] - cum[j]) * dts[j] + (i == j ? Dh : 0.f);
-      Gs[i * LQ + j] = ssd::tf32(v);
-    }
-#pragma unroll 2
-    for (int e = threadIdx.x; e < Q * PS / 4; e += ssdChunkThreads) {
-      const int i = e / (PS / 4);
-      float4 *v = reinterpret_cast<float4 *>(Ys + i * LP + (e % (PS / 4)) * 4);
-      const float f = __expf(cum[i]);
-      float4 u = *v;
-      u.x *= f, u.y *= f, u.z *= f, u.w *= f;
-      *v = u;
+    {
+      const int r = ib * 16 + g, c = q * 8 + 2 * t;
+      float v[4];
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int ri = r + (e >> 1) * 8, ci = c + (e & 1);
+        float s = 0.f;
+        if (gLive && ci <= ri)
+          s = gAcc[e] * __expf(cum[ri] - cum[ci]) * dts[ci] + (ri == ci ? Dh : 0.f);
+        v[e] = ssd::tf32(s);
+      }
+      *reinterpret_cast<float2 *>(Gs + r * LQ + c) = make_float2(v[0], v[1]);
+      *reinterpret_cast<float2 *>(Gs + (r + 8) * LQ + c) = make_float2(v[2], v[3]);
+      const float e0 = __expf(cum[r]), e1 = __expf(cum[r + 8]);
+#pragma unroll
+      for (int j = 0; j < YPW; ++j)
+        yAcc[j][0] *= e0, yAcc[j][1] *= e0, yAcc[j][2] *= e1, yAcc[j][3] *= e1;
     }
 #pragma unroll 4
     for (int e = threadIdx.x; e < Q * N / 4; e += ssdChunkThreads) {
-      const int j = e / (N / 4);
-      float4 *v = reinterpret_cast<float4 *>(Bs + j * LN + (e % (N / 4)) * 4);
+      const int j = e / (N / 4), n = (e % (N / 4)) * 4;
       const float f = wB[j];
-      float4 u = *v;
-      *v = ssd::tf32(make_float4(u.x * f, u.y * f, u.z * f, u.w * f));
+      const float4 u = *reinterpret_cast<const float4 *>(Bs + j * LN + n);
+      *reinterpret_cast<float4 *>(Bt + j * LB + n) =
+          ssd::tf32(make_float4(u.x * f, u.y * f, u.z * f, u.w * f));
     }
     __syncthreads();
-    // 4. Y += G X (in Ys); h = e^cum_last h + X^T B~ (registers, mirrored to Hs).
-    for (int job = warp; job < TY; job += NW) {
-      const int i = job / (PS / 16), j = job % (PS / 16);
-      ssd::FragC acc;
-      wmma::load_matrix_sync(acc, Ys + i * 16 * LP + j * 16, LP, wmma::mem_row_major);
+    if (c0 + Q < a.L)  // phase 3 reads neither C nor B
+      issueCB(c0 + Q);
+
+    // 3. Y += G X, stored straight from the accumulators; h = e^cum_last h +
+    //    X^T B~, mirrored to Hs for the next chunk's C h^T.
+    if (yLive) {
 #pragma unroll
-      for (int k = 0; k < Q / 8; ++k) {
-        ssd::FragA fa;
-        ssd::FragB fb;
-        ssd::load(fa, Gs + i * 16 * LQ + k * 8, LQ);
-        ssd::load(fb, Xs + k * 8 * LP + j * 16, LP);
-        wmma::mma_sync(acc, fa, fb, acc);
-      }
-      wmma::store_matrix_sync(Ys + i * 16 * LP + j * 16, acc, LP, wmma::mem_row_major);
-    }
-    const float decay = __expf(cum[Q - 1]);
+      for (int k0 = 0; k0 < Q; k0 += 8) {
+        uint32_t fa[4], fb[2];
+        ssd::loadA<LQ>(fa, sG, ib * 16, k0, g, t);
 #pragma unroll
-    for (int k = 0; k < HPW; ++k) {
-      const int tile = warp + k * NW;
-      if (tile < TH) {
-        const int r = tile / (N / 16), c = tile % (N / 16);
-#pragma unroll
-        for (int e = 0; e < hf[k].num_elements; ++e)
-          hf[k].x[e] *= decay;
-#pragma unroll
-        for (int kq = 0; kq < Q / 8; ++kq) {
-          ssd::FragAT fa;  // X^T: column-major view of the [Q, PS] rows
-          ssd::FragB fb;
-          ssd::load(fa, Xs + kq * 8 * LP + r * 16, LP);
-          ssd::load(fb, Bs + kq * 8 * LN + c * 16, LN);
-          wmma::mma_sync(hf[k], fa, fb, hf[k]);
+        for (int j = 0; j < YPW; ++j) {
+          ssd::loadB<LP>(fb, sX, (yt0 + j) * 8, k0, g, t);
+          ssd::mma(yAcc[j], fa, fb);
         }
-        ssd::FragC hr = hf[k];  // the shared mirror is an operand: tf32
-#pragma unroll
-        for (int e = 0; e < hr.num_elements; ++e)
-          hr.x[e] = ssd::tf32(hr.x[e]);
-        wmma::store_matrix_sync(Hs + r * 16 * LN + c * 16, hr, LN, wmma::mem_row_major);
       }
+      const int64_t ldy = (int64_t)a.H * a.P;
+#pragma unroll
+      for (int j = 0; j < YPW; ++j)
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+          const int r = ib * 16 + g + half * 8;
+          if (r < rows) {
+            const int64_t o = (t0 + r) * ldy + (int64_t)h * a.P + p0 + (yt0 + j) * 8 + 2 * t;
+            if constexpr (sizeof(YT) == 4)
+              *reinterpret_cast<float2 *>(y + o) =
+                  make_float2(yAcc[j][2 * half], yAcc[j][2 * half + 1]);
+            else
+              st(y, o, yAcc[j][2 * half]), st(y, o + 1, yAcc[j][2 * half + 1]);
+          }
+        }
+    }
+    if (hLive) {
+      const float decay = __expf(cum[Q - 1]);
+#pragma unroll
+      for (int k = 0; k < HPW; ++k)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          hAcc[k][e] *= decay;
+#pragma unroll
+      for (int k0 = 0; k0 < Q; k0 += 8) {
+        uint32_t fa[4], fb[2];
+        ssd::loadAT<LP>(fa, sX, hp0, k0, g, t);
+#pragma unroll
+        for (int k = 0; k < HPW; ++k) {
+          ssd::loadB<LB>(fb, sBt, hn0 + k * 8, k0, g, t);
+          ssd::mma(hAcc[k], fa, fb);
+        }
+      }
+#pragma unroll
+      for (int k = 0; k < HPW; ++k)
+#pragma unroll
+        for (int half = 0; half < 2; ++half)
+          *reinterpret_cast<float2 *>(Hs + (hp0 + g + half * 8) * LN + hn0 + k * 8 + 2 * t) =
+              make_float2(ssd::tf32(hAcc[k][2 * half]), ssd::tf32(hAcc[k][2 * half + 1]));
     }
     __syncthreads();
-    // 5. The next chunk's copies start (they do not touch Ys, Hs or the
-    //    decays), then this chunk's output rows.
-    if (c0 + Q < a.L)
-      issueLoads(c0 + Q);
-    if constexpr (sizeof(YT) == 4) {
-#pragma unroll 2
-      for (int e = threadIdx.x; e < rows * PS / 4; e += ssdChunkThreads) {
-        const int i = e / (PS / 4), p = (e % (PS / 4)) * 4;
-        *reinterpret_cast<float4 *>(y + (t0 + i) * ((int64_t)a.H * a.P) + (int64_t)h * a.P + p0 +
-                                    p) = *reinterpret_cast<const float4 *>(Ys + i * LP + p);
-      }
-    } else {
-#pragma unroll 1
-      for (int e = threadIdx.x; e < rows * PS; e += ssdChunkThreads) {
-        const int i = e / PS, p = e % PS;
-        st(y, (t0 + i) * ((int64_t)a.H * a.P) + (int64_t)h * a.P + p0 + p, Ys[i * LP + p]);
-      }
-    }
   }
-  if (state)  // the fp32 fragments (the shared mirror is rounded)
+  if (state && hLive)
 #pragma unroll
-    for (int k = 0; k < HPW; ++k) {
-      const int tile = warp + k * NW;
-      if (tile < TH)
-        wmma::store_matrix_sync(state + (tile / (N / 16)) * 16 * N + (tile % (N / 16)) * 16, hf[k],
-                                N, wmma::mem_row_major);
-    }
+    for (int k = 0; k < HPW; ++k)
+#pragma unroll
+      for (int half = 0; half < 2; ++half)
+        *reinterpret_cast<float2 *>(state + (hp0 + g + half * 8) * N + hn0 + k * 8 + 2 * t) =
+            make_float2(hAcc[k][2 * half], hAcc[k][2 * half + 1]);
 }
 
 } // namespace hyb

@@ -1016,7 +1016,16 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
     if (L < 16 || L < K - 1) {
       return launch1d(kn::conv(K, 0, outF32, inF32), B * C, &a);
     }
-    HYBRID_RETURN_IF_ERROR(launch1d(kn::conv(K, 1, outF32, inF32), T * C, &a));
+    // Runs of tokens of 4 channels per thread when the rows allow vector loads.
+    const size_t align = inF32 ? 16 : 8;
+    KernelInst pre = kn::convPrefill(K, outF32, inF32);
+    if (C % 4 == 0 && ldx % 4 == 0 && reinterpret_cast<uintptr_t>(x) % align == 0 &&
+        (!bias || reinterpret_cast<uintptr_t>(bias) % 16 == 0) && fns_.count(pre.name)) {
+      const int64_t runs = (L + ::hyb::kConvRun - 1) / ::hyb::kConvRun;
+      HYBRID_RETURN_IF_ERROR(launch1d(pre, B * runs * (C / 4), &a));
+    } else {
+      HYBRID_RETURN_IF_ERROR(launch1d(kn::conv(K, 1, outF32, inF32), T * C, &a));
+    }
     if (state)
       return launch1d(kn::conv(K, 2, outF32, inF32), B * (K - 1) * C, &a);
     return Status();

@@ -31,6 +31,12 @@ extern "C" __global__ void __launch_bounds__(256, 2) chunk128n(const ScanArgs a)
 extern "C" __global__ void __launch_bounds__(256, 2) chunk64w(const ScanArgs a) {
   hyb::ssd_chunk_kernel<64, 32, float, float, float>(a);
 }
+extern "C" __global__ void __launch_bounds__(256, 2) chunk16n(const ScanArgs a) {
+  hyb::ssd_chunk_kernel<16, 16, float, float, float>(a);
+}
+extern "C" __global__ void __launch_bounds__(256, 2) chunk16w(const ScanArgs a) {
+  hyb::ssd_chunk_kernel<16, 32, float, float, float>(a);
+}
 extern "C" __global__ void __launch_bounds__(128) rec128(const ScanArgs a) {
   hyb::scan_kernel<128, 4, float, float, float>(a);
 }
@@ -178,6 +184,8 @@ int main() {
       {{1, 77, 4, 64, 2, 128, false}, chunk128n, 128, 16, "N128 PS16 B1 L77 G2 no bias"},
       {{3, 64, 6, 32, 3, 64, true}, chunk64w, 64, 32, "N64 PS32 B3 L64 G3"},
       {{1, 5, 2, 64, 1, 128, true}, chunk128w, 128, 64, "N128 PS64 L5 (one short chunk)"},
+      {{2, 45, 8, 32, 1, 16, true}, chunk16n, 16, 16, "N16 PS16 B2 L45 (tiny's shapes)"},
+      {{1, 100, 8, 32, 2, 16, true}, chunk16w, 16, 32, "N16 PS32 B1 L100 G2"},
   };
   for (auto &c : cases) {
     Problem pb(c.s, 1234);
