@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(cmake ninja-build g++ python3
           libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
-          libflatbuffers-dev flatbuffers-compiler libfmt-dev libgtest-dev
+          python3-numpy libflatbuffers-dev flatbuffers-compiler libfmt-dev libgtest-dev
           clang libclang-rt-14-dev fortunes)
 missing=()
 for p in "${packages[@]}"; do
