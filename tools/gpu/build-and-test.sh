@@ -5,7 +5,9 @@
 #   1. runtime-only build there (no MLIR; flatbuffers headers and the
 #      generated schema header from .carry/include): hybrid-run, npy-compare;
 #   2. tests/gpu/gpu_tests.sh with the binaries built there;
-#   3. with BENCH=1: hybrid-run bench of the four models/perf models.
+#   3. with KERNELS=1: tests/gpu/kernels (prefill kernels vs host references,
+#      micro-benchmarks);
+#   4. with BENCH=1: hybrid-run bench of the four models/perf models.
 # Logs and JSON go to $OUT (or ./gpu-out).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -30,6 +32,10 @@ fi
 rc=0
 bash "$ROOT/tests/gpu/gpu_tests.sh" "$BIN" "$ROOT/.carry/hyb" 2>&1 | tee "$OUTDIR/gpu-tests.log"
 rc=${PIPESTATUS[0]}
+if [ "${KERNELS:-0}" = 1 ]; then  # the prefill kernels vs host references, and their timings
+  bash "$ROOT/tests/gpu/kernels/build-and-run.sh" 2>&1 | tee "$OUTDIR/kernels.log"
+  [ "${PIPESTATUS[0]}" = 0 ] || rc=1
+fi
 if [ "${BENCH:-0}" = 1 ]; then
   for m in inter-1to5 intra mamba2 transformer; do
     "$BIN/hybrid-run" bench "$ROOT/.carry/hyb/perf-$m.hyb" --random-weights 1 --batch 1 --seq 2048 \

@@ -4,11 +4,16 @@
 # default all) into /tmp and runs it on the GPU. Each compares a prefill
 # kernel against a host reference on random inputs, then times it on the
 # shapes of shared/PERFORMANCE.md next to the kernel it replaces.
-# Exit status: 0 when every bench passes; 3 when one does not build.
+# Exit status: 0 when every bench passes; 3 when one does not build; 77
+# (ctest: skipped) without a GPU or nvcc.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && cd .. && pwd)
 NVCC=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
+if ! command -v nvidia-smi > /dev/null 2>&1 || ! nvidia-smi -L > /dev/null 2>&1; then
+  echo "SKIP: no NVIDIA GPU on this machine"; exit 77
+fi
+if [ ! -x "$NVCC" ]; then echo "SKIP: no nvcc"; exit 77; fi
 names=("$@")
 [ ${#names[@]} = 0 ] && names=(attn_prefill_bench ssd_chunk_bench)
 rc=0
