@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -37,6 +38,10 @@ extern "C" __global__ void __launch_bounds__(256, 2) chunk16n(const ScanArgs a) 
 extern "C" __global__ void __launch_bounds__(256, 2) chunk16w(const ScanArgs a) {
   hyb::ssd_chunk_kernel<16, 32, float, float, float>(a);
 }
+// The standalone ssd_scan op (--no-fuse=mamba): bf16 x, B, C, dt and y.
+extern "C" __global__ void __launch_bounds__(256, 2) chunk64bf(const ScanArgs a) {
+  hyb::ssd_chunk_kernel<64, 32, hyb::bf16_t, hyb::bf16_t, hyb::bf16_t>(a);
+}
 extern "C" __global__ void __launch_bounds__(128) rec128(const ScanArgs a) {
   hyb::scan_kernel<128, 4, float, float, float>(a);
 }
@@ -49,13 +54,32 @@ struct Shape {
   bool bias;  // dt through softplus(dt + bias) and the clamp
 };
 
+static float roundBf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  u &= 0xffff0000u;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+static std::vector<uint16_t> toBf16(const std::vector<float> &v) {
+  std::vector<uint16_t> h(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    uint32_t u;
+    std::memcpy(&u, &v[i], 4);
+    h[i] = (uint16_t)(u >> 16);  // values are already rounded
+  }
+  return h;
+}
+
 struct Problem {
   Shape s;
+  bool bf16 = false;  // x, B, C, dt and y in bf16 (the reference sees the rounded inputs)
   int convDim;
   std::vector<float> xbc, dt, dtBias, aLog, d, state0;
   float *dXbc = nullptr, *dDt = nullptr, *dBias = nullptr, *dALog = nullptr, *dD = nullptr,
         *dState = nullptr, *dY = nullptr;
-  explicit Problem(Shape sh, unsigned seed) : s(sh) {
+  explicit Problem(Shape sh, unsigned seed, bool bf = false) : s(sh), bf16(bf) {
     std::mt19937 rng(seed);
     std::uniform_real_distribution<float> u(-1.f, 1.f);
     convDim = s.H * s.P + 2 * s.G * s.N;
@@ -74,6 +98,12 @@ struct Problem {
       aLog[h] = std::log(1.f + 8.f * std::fabs(u(rng)));
       d[h] = u(rng);
     }
+    if (bf16) {
+      for (auto &v : xbc)
+        v = roundBf16(v);
+      for (auto &v : dt)
+        v = roundBf16(v);
+    }
     state0.resize((size_t)s.B * s.H * s.P * s.N);
     for (auto &v : state0)
       v = 0.5f * u(rng);
@@ -84,8 +114,14 @@ struct Problem {
     CK(cudaMalloc(&dD, s.H * 4));
     CK(cudaMalloc(&dState, state0.size() * 4));
     CK(cudaMalloc(&dY, T * s.H * s.P * 4));
-    CK(cudaMemcpy(dXbc, xbc.data(), xbc.size() * 4, cudaMemcpyHostToDevice));
-    CK(cudaMemcpy(dDt, dt.data(), dt.size() * 4, cudaMemcpyHostToDevice));
+    if (bf16) {  // the buffers are large enough for either type
+      std::vector<uint16_t> hx = toBf16(xbc), hd = toBf16(dt);
+      CK(cudaMemcpy(dXbc, hx.data(), hx.size() * 2, cudaMemcpyHostToDevice));
+      CK(cudaMemcpy(dDt, hd.data(), hd.size() * 2, cudaMemcpyHostToDevice));
+    } else {
+      CK(cudaMemcpy(dXbc, xbc.data(), xbc.size() * 4, cudaMemcpyHostToDevice));
+      CK(cudaMemcpy(dDt, dt.data(), dt.size() * 4, cudaMemcpyHostToDevice));
+    }
     CK(cudaMemcpy(dBias, dtBias.data(), s.H * 4, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(dALog, aLog.data(), s.H * 4, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(dD, d.data(), s.H * 4, cudaMemcpyHostToDevice));
@@ -100,9 +136,11 @@ struct Problem {
   }
   ScanArgs args() const {
     ScanArgs a{};
-    a.x = dXbc;
-    a.bm = dXbc + s.H * s.P;
-    a.cm = dXbc + s.H * s.P + s.G * s.N;
+    const size_t es = bf16 ? 2 : 4;
+    char *base = reinterpret_cast<char *>(dXbc);
+    a.x = base;
+    a.bm = base + es * s.H * s.P;
+    a.cm = base + es * (s.H * s.P + s.G * s.N);
     a.dt = dDt;
     a.dtBias = s.bias ? dBias : nullptr;
     a.aLog = dALog;
@@ -173,6 +211,26 @@ static void launchRec(void (*k)(const ScanArgs), int split, const Problem &pb) {
 
 int main() {
   int fails = 0;
+  {  // bf16 inputs and output: the standalone ssd_scan op
+    Problem pb({2, 90, 4, 64, 2, 64, false}, 77, true);
+    launchChunk(chunk64bf, 64, 32, pb);
+    CK(cudaDeviceSynchronize());
+    std::vector<double> yRef, stRef;
+    pb.reference(yRef, stRef);
+    std::vector<uint16_t> yb(yRef.size());
+    std::vector<float> y(yRef.size()), st(stRef.size());
+    CK(cudaMemcpy(yb.data(), pb.dY, yb.size() * 2, cudaMemcpyDeviceToHost));
+    for (size_t i = 0; i < y.size(); ++i) {
+      uint32_t u = (uint32_t)yb[i] << 16;
+      std::memcpy(&y[i], &u, 4);
+    }
+    CK(cudaMemcpy(st.data(), pb.dState, st.size() * 4, cudaMemcpyDeviceToHost));
+    const double ey = relErr(y, yRef), es = relErr(st, stRef);
+    const bool ok = ey <= 5e-3 && es <= 2e-3;  // y rounded to bf16
+    std::printf("%s %-36s y rel %.2e  state rel %.2e\n", ok ? "PASS" : "FAIL",
+                "N64 PS32 bf16 in/out B2 L90 G2", ey, es);
+    fails += !ok;
+  }
   // 1. Correctness against the fp64 recurrence (y and the final state).
   struct Case {
     Shape s;
