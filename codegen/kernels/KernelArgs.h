@@ -169,6 +169,31 @@ struct GemvArgs {
   int split;  // warps per output row (1, 2, 4 or 8)
 };
 
+/// The optimizer step over every tensor of a model (optim.cuh): a table of
+/// blocks, each updating up to optimBlockElems elements of one tensor.
+constexpr int optimBlockElems = 4096;
+struct OptimTensor {
+  float *p;             // fp32 master weight
+  const float *g;       // fp32 gradient
+  float *m, *v;         // fp32 moments
+  bf16_t *copy;         // the bf16 copy the GEMMs read, or null
+  int64_t n;
+  int32_t decay;        // 1: weight-decay group
+};
+struct OptimBlock {
+  int32_t tensor, chunk;  // elements [chunk * optimBlockElems, ...) of tensor
+};
+struct OptimArgs {
+  const OptimTensor *tensors;
+  const OptimBlock *blocks;
+  double *partial;      // [numBlocks] sums of g^2 (grad_sq_partial_kernel)
+  float *scale, *norm;  // device scalars: the clip scale read by adamw_kernel (null: 1)
+  int numBlocks;
+  float lr, beta1, beta2, eps, weightDecay;
+  float biasCorr1, biasCorr2;  // 1 - beta1^t, 1 - beta2^t (t counts from 1)
+  float maxNorm;               // <= 0: no clipping
+};
+
 } // namespace hyb
 
 #endif // HYBRID_CODEGEN_KERNELS_KERNELARGS_H

@@ -6,6 +6,7 @@
 #include "elementwise.cuh"
 #include "gemv.cuh"
 #include "norms.cuh"
+#include "optim.cuh"
 #include "rope.cuh"
 #include "scan.cuh"
 #include "ssd_chunk.cuh"
