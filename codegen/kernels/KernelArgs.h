@@ -108,6 +108,24 @@ constexpr int ssdChunkSmemBytes(int n, int ps) {
               ps * (n + 4) + ssdChunkLen * (ssdChunkLen + 4) + 3 * ssdChunkLen);
 }
 
+/// Gradients of the scan by chunks (ssd_chunk_bwd.cuh, training): fp32.
+struct ScanGradArgs {
+  const float *x, *dt;  // x [T, ldx] (head h at column h * P), dt [T, lddt] (after softplus)
+  const float *bm, *cm; // [T, ldbc] (group g at column g * N)
+  const float *dy;      // [T, H * P]
+  const float *aLog, *d;      // [H]; d may be null
+  const float *chunkStates;   // [B, H, ceil(L / ssdChunkLen), P, N]: state entering each chunk
+  float *dx;                  // [T, H * P]
+  float *ddt;                 // [T, lddt]
+  float *dbm, *dcm;           // [T, ldbc], zeroed by the caller (atomics over heads)
+  float *daLog, *dd;          // [H], zeroed by the caller (atomics over batch rows); dd null with d
+  int B, L, H, P, G, ldx, lddt, ldbc;
+};
+constexpr int ssdChunkBwdSmemBytes(int n, int p) {
+  return 4 * (2 * ssdChunkLen * n + 2 * p * n + 4 * ssdChunkLen * p +
+              3 * ssdChunkLen * ssdChunkLen + 6 * ssdChunkLen + 36);
+}
+
 /// Tokens per thread of the prefill conv (conv_prefill_kernel).
 constexpr int kConvRun = 8;
 

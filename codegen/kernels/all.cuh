@@ -10,3 +10,4 @@
 #include "rope.cuh"
 #include "scan.cuh"
 #include "ssd_chunk.cuh"
+#include "ssd_chunk_bwd.cuh"

@@ -1,0 +1,187 @@
+// ssd_chunk_bwd_bench.cu - the chunked SSD backward (ssd_chunk_bwd.cuh, v0)
+// against the host chunked reference (SsdChunkedReference.h, equal to the
+// CPU recurrence's gradients), then timed at B8 L2048 H32 P64 N128 (the
+// peer's mamba_ssm Triton fwd+bwd: 3.37 ms, PERFORMANCE.md).
+// Build and run: tests/gpu/kernels/build-and-run.sh ssd_chunk_bwd_bench.
+#include "all.cuh"
+
+#include "SsdChunkedReference.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#define CK(x)                                                                                 \
+  do {                                                                                        \
+    cudaError_t e_ = (x);                                                                     \
+    if (e_ != cudaSuccess) {                                                                  \
+      std::fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, cudaGetErrorString(e_));        \
+      std::exit(2);                                                                           \
+    }                                                                                         \
+  } while (0)
+
+using hyb::ScanGradArgs;
+extern "C" __global__ void __launch_bounds__(256) bwd32x32(const ScanGradArgs a) {
+  hyb::ssd_chunk_bwd_kernel<32, 32>(a);
+}
+extern "C" __global__ void __launch_bounds__(256) bwd128x64(const ScanGradArgs a) {
+  hyb::ssd_chunk_bwd_kernel<128, 64>(a);
+}
+
+template <typename T> T *upload(const std::vector<T> &v) {
+  T *d;
+  CK(cudaMalloc(&d, std::max<size_t>(v.size(), 1) * sizeof(T)));
+  CK(cudaMemcpy(d, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice));
+  return d;
+}
+template <typename T> std::vector<T> download(const T *d, size_t n) {
+  std::vector<T> v(n);
+  CK(cudaMemcpy(v.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost));
+  return v;
+}
+
+struct Problem {
+  int B, L, H, P, G, N;
+  std::vector<float> x, dt, aLog, d, bm, cm, dy, states;
+  int nChunks() const { return (L + hyb::ssdChunkLen - 1) / hyb::ssdChunkLen; }
+  Problem(int b, int l, int h, int p, int g, int n, unsigned seed, bool exactStates)
+      : B(b), L(l), H(h), P(p), G(g), N(n) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> u(-1.f, 1.f), pos(0.05f, 0.6f), al(-0.5f, 1.5f);
+    auto fill = [&](std::vector<float> &v, size_t k, auto &dist) {
+      v.resize(k);
+      for (float &f : v)
+        f = dist(rng);
+    };
+    fill(x, (size_t)B * L * H * P, u);
+    fill(dy, (size_t)B * L * H * P, u);
+    fill(dt, (size_t)B * L * H, pos);
+    fill(aLog, H, al);
+    fill(d, H, u);
+    fill(bm, (size_t)B * L * G * N, u);
+    fill(cm, (size_t)B * L * G * N, u);
+    states.assign((size_t)B * H * nChunks() * P * N, 0.f);
+    if (!exactStates) {
+      fill(states, states.size(), u);
+      return;
+    }
+    // The forward recurrence in double: the state entering every chunk.
+    for (int bb = 0; bb < B; ++bb)
+      for (int hh = 0; hh < H; ++hh) {
+        const int gg = hh / (H / G);
+        const double A = -std::exp((double)aLog[hh]);
+        std::vector<double> st((size_t)P * N, 0.0);
+        for (int l = 0; l < L; ++l) {
+          if (l % hyb::ssdChunkLen == 0) {
+            float *dst = &states[(((size_t)bb * H + hh) * nChunks() + l / hyb::ssdChunkLen) * P * N];
+            for (size_t k = 0; k < st.size(); ++k)
+              dst[k] = (float)st[k];
+          }
+          const double dtv = dt[((size_t)bb * L + l) * H + hh], dA = std::exp(dtv * A);
+          for (int pp = 0; pp < P; ++pp)
+            for (int nn = 0; nn < N; ++nn)
+              st[pp * N + nn] = dA * st[pp * N + nn] +
+                                dtv * x[(((size_t)bb * L + l) * H + hh) * P + pp] *
+                                    bm[(((size_t)bb * L + l) * G + gg) * N + nn];
+        }
+      }
+  }
+};
+
+struct DeviceRun {
+  ScanGradArgs a{};
+  size_t nx, nbc, nt;
+  explicit DeviceRun(const Problem &p) {
+    nx = p.x.size(), nbc = p.bm.size(), nt = p.dt.size();
+    a.x = upload(p.x), a.dt = upload(p.dt), a.bm = upload(p.bm), a.cm = upload(p.cm);
+    a.dy = upload(p.dy), a.aLog = upload(p.aLog), a.d = upload(p.d);
+    a.chunkStates = upload(p.states);
+    CK(cudaMalloc(&a.dx, nx * 4));
+    CK(cudaMalloc(&a.ddt, nt * 4));
+    CK(cudaMalloc(&a.dbm, nbc * 4));
+    CK(cudaMalloc(&a.dcm, nbc * 4));
+    CK(cudaMalloc(&a.daLog, p.H * 4));
+    CK(cudaMalloc(&a.dd, p.H * 4));
+    a.B = p.B, a.L = p.L, a.H = p.H, a.P = p.P, a.G = p.G;
+    a.ldx = p.H * p.P, a.lddt = p.H, a.ldbc = p.G * p.N;
+  }
+  void launch(void (*k)(const ScanGradArgs), int N, int P) {
+    CK(cudaMemsetAsync(a.dbm, 0, nbc * 4));
+    CK(cudaMemsetAsync(a.dcm, 0, nbc * 4));
+    CK(cudaMemsetAsync(a.daLog, 0, a.H * 4));
+    CK(cudaMemsetAsync(a.dd, 0, a.H * 4));
+    const int smem = hyb::ssdChunkBwdSmemBytes(N, P);
+    CK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    k<<<dim3(a.H, a.B), hyb::ssdChunkThreads, smem>>>(a);
+  }
+};
+
+static double relErr(const std::vector<float> &got, const std::vector<float> &want) {
+  double md = 0, mr = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    md = std::max(md, (double)std::fabs(got[i] - want[i]));
+    mr = std::max(mr, (double)std::fabs(want[i]));
+  }
+  return md / std::max(mr, 1e-30);
+}
+
+int main() {
+  int fails = 0;
+  struct Case {
+    int B, L, H, P, G, N;
+    void (*k)(const ScanGradArgs);
+    const char *name;
+  } cases[] = {{2, 70, 4, 32, 2, 32, bwd32x32, "N32 P32 B2 L70 G2 (ragged last chunk)"},
+               {1, 100, 2, 64, 1, 128, bwd128x64, "N128 P64 B1 L100"}};
+  for (const Case &c : cases) {
+    Problem p(c.B, c.L, c.H, c.P, c.G, c.N, 31, true);
+    const size_t nx = p.x.size(), nbc = p.bm.size();
+    std::vector<float> rx(nx), rdt(p.dt.size()), raLog(c.H), rbm(nbc), rcm(nbc), rd(c.H);
+    hybrid::reference::ssdChunkedGrad(p.x.data(), p.dt.data(), p.aLog.data(), p.bm.data(),
+                                      p.cm.data(), p.d.data(), p.dy.data(), c.B, c.L, c.H, c.P,
+                                      c.G, c.N, hyb::ssdChunkLen, rx.data(), rdt.data(),
+                                      raLog.data(), rbm.data(), rcm.data(), rd.data());
+    DeviceRun run(p);
+    run.launch(c.k, c.N, c.P);
+    CK(cudaDeviceSynchronize());
+    const double e[6] = {relErr(download(run.a.dx, nx), rx),
+                         relErr(download(run.a.ddt, p.dt.size()), rdt),
+                         relErr(download(run.a.dbm, nbc), rbm),
+                         relErr(download(run.a.dcm, nbc), rcm),
+                         relErr(download(run.a.daLog, c.H), raLog),
+                         relErr(download(run.a.dd, c.H), rd)};
+    const double worst = *std::max_element(e, e + 6);
+    const bool ok = worst <= 1e-3;
+    std::printf("%s %-40s dx %.1e ddt %.1e dB %.1e dC %.1e daLog %.1e dD %.1e\n",
+                ok ? "PASS" : "FAIL", c.name, e[0], e[1], e[2], e[3], e[4], e[5]);
+    fails += !ok;
+  }
+  {  // Timing (random states: the values do not change the work).
+    Problem p(8, 2048, 32, 64, 1, 128, 7, false);
+    DeviceRun run(p);
+    cudaEvent_t e0, e1;
+    CK(cudaEventCreate(&e0));
+    CK(cudaEventCreate(&e1));
+    run.launch(bwd128x64, 128, 64);
+    std::vector<float> ms;
+    for (int i = 0; i < 5; ++i) {
+      CK(cudaEventRecord(e0));
+      run.launch(bwd128x64, 128, 64);
+      CK(cudaEventRecord(e1));
+      CK(cudaEventSynchronize(e1));
+      float t = 0;
+      CK(cudaEventElapsedTime(&t, e0, e1));
+      ms.push_back(t);
+    }
+    CK(cudaGetLastError());
+    std::sort(ms.begin(), ms.end());
+    std::printf("BENCH ssd backward v0 B8 L2048 H32 P64 N128: %.3f ms (peer mamba_ssm fwd+bwd "
+                "3.37 ms; our forward 0.45 ms)\n",
+                ms[ms.size() / 2]);
+  }
+  std::printf("ssd_chunk_bwd: %d failed\n", fails);
+  return fails ? 1 : 0;
+}
