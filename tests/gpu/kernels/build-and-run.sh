@@ -2,9 +2,9 @@
 # tests/gpu/kernels/build-and-run.sh [NAME...] - builds each kernel check and
 # microbenchmark of this folder (NAME.cu: attn_prefill_bench, ssd_chunk_bench,
 # ssd_chunk_bwd_bench, adamw_bench; default all) into /tmp and runs it on the
-# GPU. Each compares a
-# kernel against a host reference on random inputs, then times it on the
-# shapes of shared/PERFORMANCE.md (next to the kernel it replaces, if any).
+# GPU. Each compares a kernel against a host reference on random inputs, then
+# times it on the shapes of shared/PERFORMANCE.md (next to the kernel it
+# replaces, if any).
 # Exit status: 0 when every bench passes; 3 when one does not build; 77
 # (ctest: skipped) without a GPU or nvcc.
 set -uo pipefail
