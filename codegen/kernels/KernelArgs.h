@@ -139,6 +139,9 @@ struct ScanArgs {
   const void *bm, *cm;  // [T, G*N] at stride ldbc
   float *state;         // [B, H, P, N] or null
   void *y;              // [T, H*P] contiguous (fp32 or bf16)
+  // Training (ssd_chunk_kernel<..., true>): the state entering every chunk of
+  // ssdChunkLen tokens, [B, H, ceil(L / ssdChunkLen), P, N], for the backward.
+  float *chunkStates;
   int B, L, H, P, G, ldx, lddt, ldbc;
   float dtLo, dtHi;
 };

@@ -125,7 +125,10 @@ template <int N, int PS> struct SmemCheck {
 };
 } // namespace ssd
 
-template <int N, int PS, typename XT, typename YT, typename DtT>
+/// Train: also store the state entering every chunk (ScanArgs::chunkStates),
+/// which the backward (ssd_chunk_bwd.cuh) reads; inference instances compile
+/// without it.
+template <int N, int PS, typename XT, typename YT, typename DtT, bool Train = false>
 __device__ __forceinline__ void ssd_chunk_kernel(const ScanArgs &a) {
   constexpr int Q = ssdChunkLen, NW = ssdChunkThreads / 32;
   // Row strides (floats): C, B and h rows are read as "k-contiguous"
@@ -216,6 +219,17 @@ __device__ __forceinline__ void ssd_chunk_kernel(const ScanArgs &a) {
     const int64_t t0 = (int64_t)b * a.L + c0;
     float *Xs = Xb + ((c0 / Q) & 1) * Q * LP;
     const uint32_t sX = sX0 + 4u * ((c0 / Q) & 1) * Q * LP;
+    if constexpr (Train) {  // the fp32 state entering this chunk
+      float *cs = a.chunkStates +
+                  ((((int64_t)b * a.H + h) * ((a.L + Q - 1) / Q) + c0 / Q) * a.P + p0) * N;
+      if (hLive)
+#pragma unroll
+        for (int k = 0; k < HPW; ++k)
+#pragma unroll
+          for (int half = 0; half < 2; ++half)
+            *reinterpret_cast<float2 *>(cs + (hp0 + g + half * 8) * N + hn0 + k * 8 + 2 * t) =
+                make_float2(hAcc[k][2 * half], hAcc[k][2 * half + 1]);
+    }
     // 1. The chunk's rows are in; round them to tf32; dt and the decays.
     ssd::cpAsyncWaitAll();
     ssd::roundRows<Q, N, LN, XT>(Cs);
