@@ -139,11 +139,12 @@ struct ScanArgs {
   const void *bm, *cm;  // [T, G*N] at stride ldbc
   float *state;         // [B, H, P, N] or null
   void *y;              // [T, H*P] contiguous (fp32 or bf16)
-  // Training (ssd_chunk_kernel<..., true>): the state entering every chunk of
-  // ssdChunkLen tokens, [B, H, ceil(L / ssdChunkLen), P, N], for the backward.
-  float *chunkStates;
   int B, L, H, P, G, ldx, lddt, ldbc;
   float dtLo, dtHi;
+  // Training (ssd_chunk_kernel<..., true>): the state entering every chunk of
+  // ssdChunkLen tokens, [B, H, ceil(L / ssdChunkLen), P, N], for the backward.
+  // Last, so that kernels built before it read the same prefix.
+  float *chunkStates;
 };
 
 /// One rope/copy job: out[b, off + l, h, :] = rope(in[b, l, h, :]).
