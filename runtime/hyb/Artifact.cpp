@@ -54,7 +54,9 @@ bool positive(const flatbuffers::Vector<int64_t> *dims, size_t rank) {
 }
 
 Status checkProgram(const hyb::Artifact &a, const hyb::Program &p, const std::string &what) {
-  std::string name = p.name() ? p.name()->str() : "?";
+  if (!p.name())
+    return HYBRID_ERROR(what, ": a program has no name");
+  std::string name = p.name()->str();
   auto err = [&](auto... parts) {
     return HYBRID_ERROR(what, ": program '", name, "': ", parts...);
   };

@@ -19,6 +19,7 @@ struct Knobs {
   int cache = -1;
   bool decode = true;
   int64_t weightDim = 16;
+  bool programNames = true;
 };
 
 std::string build(const Knobs &k) {
@@ -40,7 +41,8 @@ std::string build(const Knobs &k) {
     std::vector<fb::Offset<hyb::Attr>> attrs;
     std::vector<fb::Offset<hyb::Instr>> is{
         hyb::CreateInstrDirect(b, "embedding", &ins, &outs, &attrs, k.cache)};
-    ps.push_back(hyb::CreateProgramDirect(b, name, &vs, &is, &pin, &pout, k.arenaPerToken,
+    ps.push_back(hyb::CreateProgramDirect(b, k.programNames ? name : nullptr, &vs, &is, &pin,
+                                          &pout, k.arenaPerToken,
                                           std::string(name) == "decode" ? 1 : 0));
   }
   auto model = hyb::CreateModelDirect(b, "m", "hybrid", 16, 4, 0, 8, true);
@@ -130,6 +132,13 @@ TEST(Artifact, MissingFile) {
 }
 
 } // namespace
+
+// Found by the hyb fuzzer: a program table without a name.
+TEST(Artifact, ProgramWithoutAName) {
+  Knobs k;
+  k.programNames = false;
+  EXPECT_EQ(loadError(build(k)), "x.hyb: a program has no name");
+}
 
 // hybrid-run --bf16-weights: the CPU reference on the weights the CUDA
 // executor holds. The embedding table is a bf16-stored weight; rounding is
