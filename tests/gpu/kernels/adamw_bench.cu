@@ -5,6 +5,8 @@
 // Build and run: tests/gpu/kernels/build-and-run.sh adamw_bench.
 #include "all.cuh"
 
+#include "BenchUtil.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -13,14 +15,6 @@
 #include <random>
 #include <vector>
 
-#define CK(x)                                                                                 \
-  do {                                                                                        \
-    cudaError_t e_ = (x);                                                                     \
-    if (e_ != cudaSuccess) {                                                                  \
-      std::fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, cudaGetErrorString(e_));        \
-      std::exit(2);                                                                           \
-    }                                                                                         \
-  } while (0)
 
 using hyb::OptimArgs;
 extern "C" __global__ void __launch_bounds__(256) adamw(const OptimArgs a) { hyb::adamw_kernel(a); }
@@ -173,24 +167,8 @@ int main() {
       total += k;
     // p, m, v read + written, g read twice (norm, update), the bf16 copy written.
     const double bytes = total * 34.0;
-    cudaEvent_t e0, e1;
-    CK(cudaEventCreate(&e0));
-    CK(cudaEventCreate(&e1));
-    for (int i = 0; i < 2; ++i)
-      dev.step(1, 1e-3, 1.0);
-    std::vector<float> ms;
-    for (int i = 0; i < 10; ++i) {
-      CK(cudaEventRecord(e0));
-      dev.step(2 + i, 1e-3, 1.0);
-      CK(cudaEventRecord(e1));
-      CK(cudaEventSynchronize(e1));
-      float t = 0;
-      CK(cudaEventElapsedTime(&t, e0, e1));
-      ms.push_back(t);
-    }
-    CK(cudaGetLastError());
-    std::sort(ms.begin(), ms.end());
-    const double t = ms[ms.size() / 2];
+    // Steps 1, 2 warm up; then 11 timed steps (t counts on).
+    const double t = hybrid::bench::medianMs([&](int i) { dev.step(1 + i, 1e-3, 1.0); }, 2, 11);
     std::printf("BENCH adamw + clip, %lld params: %.3f ms (%.0f GB/s; byte floor %.3f ms at 2.95 "
                 "TB/s)\n",
                 (long long)total, t, bytes / t * 1e-6, bytes / 2.95e12 * 1e3);

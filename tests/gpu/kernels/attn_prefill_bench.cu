@@ -17,6 +17,7 @@
 // does not depend on the other kernel files.
 #include "attention.cuh"
 #include "attention_mma.cuh"
+#include "BenchUtil.h"
 
 using hyb::AttnArgs;
 using hyb::bf16_t;
@@ -48,15 +49,6 @@ extern "C" __global__ void __launch_bounds__(64) attn_mma_64_mt2(const AttnArgs 
   hyb::amma::attnPrefillMma<64, 2, 64, 32>(a);
 }
 
-#define CK(x)                                                                        \
-  do {                                                                               \
-    cudaError_t e_ = (x);                                                            \
-    if (e_ != cudaSuccess) {                                                         \
-      std::fprintf(stderr, "CUDA error %s at %s:%d: %s\n", cudaGetErrorName(e_),     \
-                   __FILE__, __LINE__, cudaGetErrorString(e_));                      \
-      std::exit(2);                                                                  \
-    }                                                                                \
-  } while (0)
 
 static float bf2f(bf16_t v) {
   uint32_t u = (uint32_t)v << 16;
@@ -212,25 +204,7 @@ static void check(const char *what, const KernelRef &K, Problem &P, const std::v
 }
 
 static double timeMs(const KernelRef &K, const Problem &P, int warm, int runs) {
-  cudaEvent_t e0, e1;
-  CK(cudaEventCreate(&e0));
-  CK(cudaEventCreate(&e1));
-  for (int i = 0; i < warm; ++i) launch(K, P);
-  CK(cudaGetLastError());
-  CK(cudaDeviceSynchronize());
-  std::vector<float> t(runs);
-  for (int i = 0; i < runs; ++i) {
-    CK(cudaEventRecord(e0));
-    launch(K, P);
-    CK(cudaEventRecord(e1));
-    CK(cudaEventSynchronize(e1));
-    CK(cudaEventElapsedTime(&t[i], e0, e1));
-  }
-  CK(cudaGetLastError());
-  cudaEventDestroy(e0);
-  cudaEventDestroy(e1);
-  std::sort(t.begin(), t.end());
-  return runs % 2 ? t[runs / 2] : 0.5 * (t[runs / 2 - 1] + t[runs / 2]);
+  return hybrid::bench::medianMs([&](int) { launch(K, P); }, warm, runs);
 }
 
 static void bench(const char *what, const KernelRef &K, const Problem &P, int runs, double peerMs) {

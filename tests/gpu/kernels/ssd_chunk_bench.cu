@@ -5,6 +5,8 @@
 // Exit status: 0 when every check passes.
 #include "all.cuh"
 
+#include "BenchUtil.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -13,14 +15,6 @@
 #include <random>
 #include <vector>
 
-#define CK(x)                                                                                 \
-  do {                                                                                        \
-    cudaError_t e_ = (x);                                                                     \
-    if (e_ != cudaSuccess) {                                                                  \
-      std::fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, cudaGetErrorString(e_));        \
-      std::exit(2);                                                                           \
-    }                                                                                         \
-  } while (0)
 
 using hyb::ScanArgs;
 extern "C" __global__ void __launch_bounds__(256, 2) chunk128w(const ScanArgs a) {
@@ -189,12 +183,7 @@ struct Problem {
 };
 
 static double relErr(const std::vector<float> &got, const std::vector<double> &ref) {
-  double md = 0, mr = 0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    md = std::max(md, std::fabs(got[i] - ref[i]));
-    mr = std::max(mr, std::fabs(ref[i]));
-  }
-  return md / std::max(mr, 1e-30);
+  return hybrid::bench::maxDiffOverMaxRef(got, ref);
 }
 
 static void launchChunk(void (*k)(const ScanArgs), int n, int ps, const Problem &pb) {
@@ -270,26 +259,7 @@ int main() {
     const double T = (double)bc.s.B * bc.s.L;
     const double bytes = T * (pb.convDim + bc.s.H + bc.s.H * bc.s.P) * 4.0;
     const bool wide = bc.s.B * bc.s.H >= 132;
-    auto timeIt = [&](auto fn) {
-      cudaEvent_t e0, e1;
-      CK(cudaEventCreate(&e0));
-      CK(cudaEventCreate(&e1));
-      for (int i = 0; i < 3; ++i)
-        fn();
-      std::vector<float> ms;
-      for (int i = 0; i < 15; ++i) {
-        CK(cudaEventRecord(e0));
-        fn();
-        CK(cudaEventRecord(e1));
-        CK(cudaEventSynchronize(e1));
-        float m = 0;
-        CK(cudaEventElapsedTime(&m, e0, e1));
-        ms.push_back(m);
-      }
-      CK(cudaGetLastError());
-      std::sort(ms.begin(), ms.end());
-      return (double)ms[ms.size() / 2];
-    };
+    auto timeIt = [&](auto fn) { return hybrid::bench::medianMs([&](int) { fn(); }, 3, 15); };
     double tc = timeIt([&] { launchChunk(wide ? chunk128w : chunk128n, 128, wide ? 64 : 16, pb); });
     double tr = bc.s.L <= 4096 ? timeIt([&] { launchRec(wide ? rec128 : rec128s32, wide ? 4 : 32, pb); })
                                : -1.0;

@@ -5,6 +5,7 @@
 // Build and run: tests/gpu/kernels/build-and-run.sh ssd_chunk_bwd_bench.
 #include "all.cuh"
 
+#include "BenchUtil.h"
 #include "SsdChunkedReference.h"
 
 #include <algorithm>
@@ -14,14 +15,6 @@
 #include <random>
 #include <vector>
 
-#define CK(x)                                                                                 \
-  do {                                                                                        \
-    cudaError_t e_ = (x);                                                                     \
-    if (e_ != cudaSuccess) {                                                                  \
-      std::fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, cudaGetErrorString(e_));        \
-      std::exit(2);                                                                           \
-    }                                                                                         \
-  } while (0)
 
 using hyb::ScanGradArgs;
 extern "C" __global__ void __launch_bounds__(256) bwd32x32(const ScanGradArgs a) {
@@ -143,12 +136,7 @@ struct DeviceRun {
 };
 
 static double relErr(const std::vector<float> &got, const std::vector<float> &want) {
-  double md = 0, mr = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    md = std::max(md, (double)std::fabs(got[i] - want[i]));
-    mr = std::max(mr, (double)std::fabs(want[i]));
-  }
-  return md / std::max(mr, 1e-30);
+  return hybrid::bench::maxDiffOverMaxRef(got, want);
 }
 
 int main() {
@@ -195,25 +183,11 @@ int main() {
   {  // Timing (random states: the values do not change the work).
     Problem p(8, 2048, 32, 64, 1, 128, 7, false);
     DeviceRun run(p);
-    cudaEvent_t e0, e1;
-    CK(cudaEventCreate(&e0));
-    CK(cudaEventCreate(&e1));
-    run.launch(bwd128x64, 128, 64);
-    std::vector<float> ms;
-    for (int i = 0; i < 5; ++i) {
-      CK(cudaEventRecord(e0));
-      run.launch(bwd128x64, 128, 64);
-      CK(cudaEventRecord(e1));
-      CK(cudaEventSynchronize(e1));
-      float t = 0;
-      CK(cudaEventElapsedTime(&t, e0, e1));
-      ms.push_back(t);
-    }
-    CK(cudaGetLastError());
-    std::sort(ms.begin(), ms.end());
+    const double ms =
+        hybrid::bench::medianMs([&](int) { run.launch(bwd128x64, 128, 64); }, 1, 5);
     std::printf("BENCH ssd backward v0 B8 L2048 H32 P64 N128: %.3f ms (peer mamba_ssm fwd+bwd "
                 "3.37 ms; our forward 0.45 ms)\n",
-                ms[ms.size() / 2]);
+                ms);
   }
   std::printf("ssd_chunk_bwd: %d failed\n", fails);
   return fails ? 1 : 0;
