@@ -59,6 +59,27 @@ __device__ __forceinline__ float warpMax(float v) {
   return v;
 }
 
+/// Lane i of a warp gets v_0 + ... + v_i (inclusive prefix sum).
+__device__ __forceinline__ float warpPrefixSum(float v, int lane) {
+#pragma unroll
+  for (int o = 1; o < 32; o <<= 1) {
+    const float u = __shfl_up_sync(0xffffffffu, v, o);
+    if (lane >= o)
+      v += u;
+  }
+  return v;
+}
+/// Lane i of a warp gets v_i + ... + v_31 (inclusive suffix sum).
+__device__ __forceinline__ float warpSuffixSum(float v, int lane) {
+#pragma unroll
+  for (int o = 1; o < 32; o <<= 1) {
+    const float u = __shfl_down_sync(0xffffffffu, v, o);
+    if (lane + o < 32)
+      v += u;
+  }
+  return v;
+}
+
 /// Sum over the block (blockDim.x a multiple of 32, <= 1024); every thread
 /// gets the result. `scratch` holds 33 floats; reusable after the call.
 __device__ __forceinline__ float blockSum(float v, float *scratch) {

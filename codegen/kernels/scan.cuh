@@ -18,6 +18,12 @@
 
 namespace hyb {
 
+/// dt as the scan uses it: clamp(softplus(raw + dt_bias), lo, hi) when the
+/// op carries dt_bias (mamba2_core), else raw (ssd_scan).
+__device__ __forceinline__ float scanDt(const ScanArgs &a, float raw, int h) {
+  return a.dtBias ? fminf(fmaxf(softplusf(raw + a.dtBias[h]), a.dtLo), a.dtHi) : raw;
+}
+
 template <int N, int NSplit, typename XT, typename YT, typename DtT = bf16_t>
 __device__ __forceinline__ void scan_kernel(const ScanArgs &a) {
   static_assert(N % NSplit == 0 && (NSplit & (NSplit - 1)) == 0 && NSplit <= 32,
@@ -43,9 +49,7 @@ __device__ __forceinline__ void scan_kernel(const ScanArgs &a) {
     hs[i] = st0 ? st0[i] : 0.f;
   for (int l = 0; l < a.L; ++l) {
     const int64_t t = (int64_t)b * a.L + l;
-    float dt = ld(dtp, t * a.lddt + h);
-    if (a.dtBias)
-      dt = fminf(fmaxf(softplusf(dt + a.dtBias[h]), a.dtLo), a.dtHi);
+    const float dt = scanDt(a, ld(dtp, t * a.lddt + h), h);
     const float dA = __expf(dt * A);
     const float xv = ld(x, t * a.ldx + (int64_t)h * a.P + pp);
     const float dx = dt * xv;

@@ -21,6 +21,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 #include "common.cuh"
+#include "scan.cuh"
 
 namespace hyb {
 
@@ -236,19 +237,8 @@ __device__ __forceinline__ void ssd_chunk_kernel(const ScanArgs &a) {
     ssd::roundRows<Q, N, LN, XT>(Bs);
     ssd::roundRows<Q, PS, LP, XT>(Xs);
     if (warp == 0) {
-      float dt = 0.f;
-      if (lane < rows) {
-        dt = dtRaw;
-        if (a.dtBias)
-          dt = fminf(fmaxf(softplusf(dt + a.dtBias[h]), a.dtLo), a.dtHi);
-      }
-      float c = dt * A;
-#pragma unroll
-      for (int o = 1; o < 32; o <<= 1) {
-        const float u = __shfl_up_sync(0xffffffffu, c, o);
-        if (lane >= o)
-          c += u;
-      }
+      const float dt = lane < rows ? scanDt(a, dtRaw, h) : 0.f;
+      const float c = warpPrefixSum(dt * A, lane);
       const float last = __shfl_sync(0xffffffffu, c, 31);
       cum[lane] = c;
       dts[lane] = dt;

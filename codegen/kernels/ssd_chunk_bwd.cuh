@@ -57,13 +57,7 @@ __device__ __forceinline__ void ssd_chunk_bwd_kernel(const ScanGradArgs &a) {
       Hs[e] = hin[e];
     if (warp == 0) {
       const float dt = lane < q ? a.dt[(t0 + lane) * a.lddt + h] : 0.f;
-      float s = dt * A;
-#pragma unroll
-      for (int o = 1; o < 32; o <<= 1) {
-        const float u = __shfl_up_sync(0xffffffffu, s, o);
-        if (lane >= o)
-          s += u;
-      }
+      const float s = warpPrefixSum(dt * A, lane);
       cum[lane] = s;
       dts[lane] = dt;
       E[lane] = __expf(__shfl_sync(0xffffffffu, s, 31) - s);
@@ -163,14 +157,9 @@ __device__ __forceinline__ void ssd_chunk_bwd_kernel(const ScanGradArgs &a) {
       hd += Hs[e] * dH[e];
     hd = blockSum(hd, red);
     if (warp == 0) {
-      float dc = dcum[lane] + (lane == q - 1 ? __expf(last) * hd : 0.f);
-      // da_k = sum_{i >= k} dcum_i: a reverse inclusive scan over the warp.
-#pragma unroll
-      for (int o = 1; o < 32; o <<= 1) {
-        const float u = __shfl_down_sync(0xffffffffu, dc, o);
-        if (lane + o < 32)
-          dc += u;
-      }
+      // da_k = sum_{i >= k} dcum_i.
+      const float dc =
+          warpSuffixSum(dcum[lane] + (lane == q - 1 ? __expf(last) * hd : 0.f), lane);
       if (lane < q) {
         a.ddt[(t0 + lane) * a.lddt + h] = ddtD[lane] + A * dc;
         dA += dts[lane] * dc;
