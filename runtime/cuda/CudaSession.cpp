@@ -10,6 +10,7 @@
 
 #include "codegen/KernelPlan.h"
 #include "codegen/kernels/KernelArgs.h"
+#include "runtime/io/Safetensors.h"
 #include "runtime/support/FileUtil.h"
 
 #include <cublasLt.h>
@@ -59,21 +60,6 @@ Status cudaStatus(cublasStatus_t r, const char *expr, const char *file, int line
     if (!st_.ok())                                                                           \
       return st_;                                                                            \
   } while (0)
-
-uint16_t toBf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u)
-    return 0x7fc0;
-  u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest even
-  return static_cast<uint16_t>(u >> 16);
-}
-float fromBf16(uint16_t h) {
-  uint32_t u = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
 
 // Scratch sub-buffers start at 256-byte boundaries: room for the padding.
 constexpr int64_t kScratchSlack = 1024;
@@ -355,7 +341,7 @@ Status CudaSession::init() {
     if (weightBf16_[i]) {
       std::vector<uint16_t> h(w.size());
       for (size_t j = 0; j < w.size(); ++j)
-        h[j] = toBf16(w[j]);
+        h[j] = floatToBfloat16(w[j]);
       HYBRID_RETURN_IF_ERROR(weights_[i].alloc(h.size() * 2));
       HYB_CUDA(cuMemcpyHtoD(weights_[i].p, h.data(), h.size() * 2));
       weightBytes_ += h.size() * 2.0;
@@ -681,7 +667,7 @@ Status CudaSession::forward(const int32_t *ids, int64_t seq, std::vector<float> 
     HYB_CUDA(cuMemcpyDtoHAsync(h.data(), src, n * 2, stream_));
     HYB_CUDA(cuStreamSynchronize(stream_));
     for (int64_t i = 0; i < n; ++i)
-      (*logits)[i] = fromBf16(h[i]);
+      (*logits)[i] = bfloat16ToFloat(h[i]);
   }
   pos_ += seq;
   return Status();
@@ -725,7 +711,7 @@ Status CudaSession::dumpOutputs(const ProgramView &pv, const hyb::Instr &in, int
       std::vector<uint16_t> b(n);
       HYB_CUDA(cuMemcpyDtoH(b.data(), src, n * 2));
       for (int64_t i = 0; i < n; ++i)
-        h[i] = fromBf16(b[i]);
+        h[i] = bfloat16ToFloat(b[i]);
     }
     std::vector<int64_t> shape = {batch_, seq};
     for (int64_t d : pv.shape(id))

@@ -4,8 +4,6 @@
 #include "runtime/io/Safetensors.h"
 #include "runtime/train/Init.h"
 
-#include <cstring>
-
 namespace hybrid {
 
 StatusOr<std::unique_ptr<Model>> Model::fromArtifact(std::unique_ptr<Artifact> artifact) {
@@ -97,15 +95,8 @@ void Model::roundToBf16Storage() {
   std::vector<bool> mask = bf16StorageMask();
   for (size_t i = 0; i < mask.size(); ++i)
     if (mask[i])
-      for (float &f : weights_[i]) {
-        uint32_t u;
-        std::memcpy(&u, &f, 4);
-        if ((u & 0x7fffffffu) > 0x7f800000u)
-          continue;  // NaN stays NaN
-        u += 0x7fffu + ((u >> 16) & 1u);
-        u &= 0xffff0000u;
-        std::memcpy(&f, &u, 4);
-      }
+      for (float &f : weights_[i])
+        f = bfloat16ToFloat(floatToBfloat16(f));
 }
 
 } // namespace hybrid

@@ -124,9 +124,9 @@ Status ProgramRunner::run(const ProgramRun &run) {
       const TensorRef &t = ctx.outputs[o];
       if (t.isInt || !t.data)
         continue;
+      const std::string npy = npyFloat32(t.f(), t.shape);
       HYBRID_RETURN_IF_ERROR(writeFileAtomic(
-          valueDumpPath(dump, index, ctx.op, in->outputs()->Get(o)),
-          npyFloat32(t.f(), t.shape).data(), npyFloat32(t.f(), t.shape).size()));
+          valueDumpPath(dump, index, ctx.op, in->outputs()->Get(o)), npy.data(), npy.size()));
     }
   }
   return Status();

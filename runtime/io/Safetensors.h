@@ -135,6 +135,9 @@ Status writeSafetensors(const std::string &path,
 /// is representable in float32, NaN payload kept).
 float halfToFloat(uint16_t bits);
 float bfloat16ToFloat(uint16_t bits);
+/// fp32 -> bf16, rounding to nearest even (NaN -> the canonical quiet NaN):
+/// what the CUDA executor stores for GEMM and embedding weights.
+uint16_t floatToBfloat16(float f);
 
 } // namespace hybrid
 
