@@ -6,10 +6,8 @@
 // anything runs).
 //
 //===----------------------------------------------------------------------===//
-#include "runtime/cuda/CudaSession.h"
+#include "runtime/cuda/CudaSessionImpl.h"
 
-#include "codegen/KernelPlan.h"
-#include "codegen/kernels/KernelArgs.h"
 #include "runtime/io/Safetensors.h"
 #include "runtime/support/FileUtil.h"
 
@@ -27,240 +25,7 @@
 #include <tuple>
 
 namespace hybrid {
-namespace {
-
-using codegen::InstrAttrs;
-using codegen::KernelInst;
-using codegen::ProgramView;
-namespace kn = codegen::kn;
-
-Status cudaStatus(CUresult r, const char *expr, const char *file, int line) {
-  if (r == CUDA_SUCCESS)
-    return Status();
-  const char *name = nullptr, *msg = nullptr;
-  cuGetErrorName(r, &name);
-  cuGetErrorString(r, &msg);
-  std::string m = strCat("CUDA error ", name ? name : "?", " (", msg ? msg : "", ") in ", expr);
-  if (r == CUDA_ERROR_OUT_OF_MEMORY)
-    m = "out of GPU memory: " + m + " (try a smaller --batch or --max-context)";
-  return Status::error(m, file, line);
-}
-Status cudaStatus(cublasStatus_t r, const char *expr, const char *file, int line) {
-  if (r == CUBLAS_STATUS_SUCCESS)
-    return Status();
-  return Status::error(strCat("cuBLASLt error ", cublasLtGetStatusName(r), " (",
-                              cublasLtGetStatusString(r), ") in ", expr),
-                       file, line);
-}
-
-// Every CUDA driver / cuBLASLt call goes through this one macro.
-#define HYB_CUDA(expr)                                                                       \
-  do {                                                                                       \
-    ::hybrid::Status st_ = cudaStatus((expr), #expr, __FILE__, __LINE__);                    \
-    if (!st_.ok())                                                                           \
-      return st_;                                                                            \
-  } while (0)
-
-// Scratch sub-buffers start at 256-byte boundaries: room for the padding.
-constexpr int64_t kScratchSlack = 1024;
-
-int64_t prod(const flatbuffers::Vector<int64_t> *v) {
-  int64_t p = 1;
-  for (int64_t d : *v)
-    p *= d;
-  return p;
-}
-
-bool envOn(const char *name, bool dflt) {
-  const char *v = std::getenv(name);
-  if (!v || !*v)
-    return dflt;
-  return std::string(v) != "0";
-}
-
-/// The device-side context: one per process and device 0.
-struct Device {
-  CUdevice dev = 0;
-  CUcontext ctx = nullptr;
-  std::string name;
-  static StatusOr<Device *> get() {
-    static Device d;
-    static Status init = d.init();
-    if (!init.ok())
-      return init;
-    HYB_CUDA(cuCtxSetCurrent(d.ctx));
-    return &d;
-  }
-  Status init() {
-    CUresult r = cuInit(0);
-    if (r != CUDA_SUCCESS) {
-      const char *name = nullptr;
-      cuGetErrorName(r, &name);
-      return HYBRID_ERROR("no CUDA device available (cuInit failed: ", name ? name : "",
-                          " code ", (int)r, "); run with --device cpu");
-    }
-    int n = 0;
-    HYB_CUDA(cuDeviceGetCount(&n));
-    if (n == 0)
-      return HYBRID_ERROR("no CUDA device found; run with --device cpu");
-    HYB_CUDA(cuDeviceGet(&dev, 0));
-    char buf[256] = {0};
-    HYB_CUDA(cuDeviceGetName(buf, sizeof buf, dev));
-    name = buf;
-    HYB_CUDA(cuDevicePrimaryCtxRetain(&ctx, dev));
-    return Status();
-  }
-};
-
-struct DevBuf {
-  CUdeviceptr p = 0;
-  size_t bytes = 0;
-  DevBuf() = default;
-  DevBuf(const DevBuf &) = delete;  // owns device memory
-  DevBuf &operator=(const DevBuf &) = delete;
-  DevBuf(DevBuf &&o) noexcept : p(o.p), bytes(o.bytes) { o.p = 0, o.bytes = 0; }
-  Status alloc(size_t n) {
-    if (n <= bytes)
-      return Status();
-    if (p)
-      cuMemFree(p);
-    p = 0;
-    bytes = 0;
-    HYB_CUDA(cuMemAlloc(&p, std::max<size_t>(n, 256)));
-    bytes = n;
-    return Status();
-  }
-  ~DevBuf() {
-    if (p)
-      cuMemFree(p);
-  }
-};
-
-/// Buffers of one run shape: the activation arena and the per-op scratch.
-struct Workspace {
-  DevBuf arena, scratch, ids;
-  int64_t tokens = 0;
-};
-
-struct Slot {
-  DevBuf k, v, conv, ssm;
-  int64_t maxContext = 0;
-};
-
-class CudaSession : public Session {
-public:
-  CudaSession(const Model &model, int64_t batch) : model_(model), batch_(batch) {}
-  ~CudaSession() override {
-    if (graphExec_)
-      cuGraphExecDestroy(graphExec_);
-    for (auto &kv : gemmCache_) {
-      cublasLtMatmulDescDestroy(std::get<0>(kv.second).desc);
-      cublasLtMatrixLayoutDestroy(std::get<0>(kv.second).a);
-      cublasLtMatrixLayoutDestroy(std::get<0>(kv.second).b);
-      cublasLtMatrixLayoutDestroy(std::get<0>(kv.second).c);
-    }
-    if (lt_)
-      cublasLtDestroy(lt_);
-    if (module_)
-      cuModuleUnload(module_);
-    if (stream_)
-      cuStreamDestroy(stream_);
-    if (hostPinned_)
-      cuMemFreeHost(hostPinned_);
-  }
-
-  Status init();
-  Status forward(const int32_t *ids, int64_t seq, std::vector<float> *logits) override;
-  int64_t position() const override { return pos_; }
-  void reset() override {
-    pos_ = 0;
-    (void)zeroCaches();
-  }
-
-  // Bench hooks.
-  Status enqueue(int64_t seq);  // the program for seq, on the stream, ids already uploaded
-  Status uploadIds(const int32_t *ids, int64_t seq);
-  Status sync() {
-    HYB_CUDA(cuStreamSynchronize(stream_));
-    return Status();
-  }
-  CUstream stream() const { return stream_; }
-  void setPosition(int64_t p) { pos_ = p; }
-  double weightBytes() const { return weightBytes_; }
-  double decodeCacheBytes(int64_t ctx) const;
-  const std::string &deviceName() const { return dev_->name; }
-
-private:
-  struct Ref {
-    CUdeviceptr p = 0;
-    std::vector<int64_t> shape;  // full: [B, L, trailing] or the weight's shape
-    bool f32 = false;
-    int64_t last() const { return shape.back(); }
-    int64_t rows() const {
-      int64_t n = 1;
-      for (size_t i = 0; i + 1 < shape.size(); ++i)
-        n *= shape[i];
-      return n;
-    }
-    int64_t numel() const { return rows() * last(); }
-  };
-  struct Gemm {
-    cublasLtMatmulDesc_t desc;
-    cublasLtMatrixLayout_t a, b, c;
-    cublasLtMatmulAlgo_t algo;
-  };
-
-  Status zeroCaches();
-  Status runProgram(const hyb::Program &p, const ProgramView &pv, int64_t seq, Workspace &ws);
-  Status dumpOutputs(const ProgramView &pv, const hyb::Instr &in, int index, int64_t seq,
-                     Workspace &ws, const std::string &dir);
-  Status launchOp(const hyb::Program &p, const ProgramView &pv, const hyb::Instr &in,
-                  int64_t seq, Workspace &ws);
-  Status launch(const KernelInst &k, unsigned gx, unsigned gy, unsigned gz, size_t smem,
-                const void *args);
-  Status launch1d(const KernelInst &k, int64_t n, const void *args) {
-    int64_t blocks = std::min<int64_t>((n + k.threads - 1) / k.threads, 8192);
-    return launch(k, (unsigned)std::max<int64_t>(blocks, 1), 1, 1, 0, args);
-  }
-  /// out[T, N] (ldo) = alpha * x[T, K] (ldx) W[N, K]^T + beta * out.
-  Status gemm(CUdeviceptr x, int64_t ldx, CUdeviceptr w, CUdeviceptr out, int64_t ldo, int64_t T,
-              int64_t K, int64_t N, float alpha, float beta, bool outF32);
-  int64_t scratchPerToken(const hyb::Program &p, const ProgramView &pv) const;
-
-  const Model &model_;
-  int64_t batch_;
-  int64_t pos_ = 0;
-  Device *dev_ = nullptr;
-  CUstream stream_ = nullptr;
-  CUmodule module_ = nullptr;
-  std::map<std::string, CUfunction> fns_;
-  std::vector<DevBuf> weights_;
-  std::vector<bool> weightBf16_;
-  double weightBytes_ = 0;
-  std::vector<Slot> slots_;
-  std::map<const hyb::Instr *, DevBuf> invFreq_;  // rotary frequencies per rope op
-  Status prepareRope(const hyb::Instr &in, int64_t headDim);
-  DevBuf posDev_, gemmWs_;
-  DevBuf attnPart_, attnCounter_;  // split-key attention decode (zeroed counters)
-  int64_t attnRowsMax_ = 0;        // rows (batch x heads) the two above hold at 32 splits
-  void *hostPinned_ = nullptr;     // [0]: pos, [1..]: ids staging
-  size_t hostPinnedBytes_ = 0;
-  Workspace prefillWs_, decodeWs_;
-  cublasLtHandle_t lt_ = nullptr;
-  std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int, int, int>,
-           std::tuple<Gemm>>
-      gemmCache_;
-  const hyb::Program *prefill_ = nullptr, *decode_ = nullptr;
-  std::unique_ptr<ProgramView> prefillView_, decodeView_;
-  int64_t scratchPrefill_ = 0, scratchDecode_ = 0;
-  bool useGraph_ = true, syncEach_ = false, useGemv_ = true;
-  // Programmatic dependent launch between the generated kernels of decode
-  // (HYBRIDC_CUDA_PDL=0 turns it off): pdlProgram_ while a decode program is
-  // enqueued, pdlNext_ once a generated kernel precedes the next launch.
-  bool usePdl_ = true, pdlProgram_ = false, pdlNext_ = false;
-  int profileStep_ = 0;  // HYBRIDC_CUDA_PROFILE: decode steps left before the profiled one
-  CUgraphExec graphExec_ = nullptr;
-};
+namespace cudart {
 
 Status CudaSession::init() {
   const hyb::Artifact &a = model_.artifact().root();
@@ -1191,7 +956,9 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
   return HYBRID_ERROR("no CUDA launcher for op '", op, "'");
 }
 
-} // namespace
+} // namespace cudart
+
+using cudart::CudaSession;
 
 StatusOr<std::unique_ptr<Session>> createCudaSession(const Model &model, int64_t batch) {
   if (batch <= 0)
