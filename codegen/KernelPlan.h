@@ -156,6 +156,29 @@ inline KernelInst attnPrefill(int64_t dh) {
             "hyb::attn_prefill_mma_kernel<" + s(dh) + ">", 128};
   return {"hyb_attn_prefill_" + s(dh), "AttnArgs", "hyb::attn_prefill_kernel<" + s(dh) + ">", 64};
 }
+// --- Training glue (train.cuh) ---
+inline KernelInst axpby() { return {"hyb_axpby", "AxpbyArgs", "hyb::axpby_kernel", 256}; }
+/// fp32 -> bf16 GEMM operand copy (bf) or strided fp32 copy.
+inline KernelInst cast(bool toBf16) {
+  return {toBf16 ? "hyb_cast_bf" : "hyb_copy_f32", "CastArgs",
+          std::string("hyb::cast_kernel<") + (toBf16 ? "hyb::bf16_t" : "float") + ">", 256};
+}
+inline KernelInst dtForward(bool rawF32) {
+  return {std::string("hyb_dt_forward_") + tn(rawF32), "DtArgs",
+          std::string("hyb::dt_forward_kernel<") + ty(rawF32) + ">", 256};
+}
+/// The chunked scan that also stores the state entering every chunk
+/// (the backward's recompute): fp32 x, y and dt.
+inline KernelInst ssdChunkTrain(int64_t n, int ps) {
+  return {"hyb_ssd_chunk_train_n" + s(n) + "_p" + s(ps), "ScanArgs",
+          "hyb::ssd_chunk_kernel<" + s(n) + ", " + s(ps) + ", float, float, float, true>", 256, 2};
+}
+/// AdamW and the global gradient norm (optim.cuh), one set per artifact with train_step.
+inline std::vector<KernelInst> optimizer() {
+  return {{"hyb_adamw", "OptimArgs", "hyb::adamw_kernel", 256},
+          {"hyb_grad_sq_partial", "OptimArgs", "hyb::grad_sq_partial_kernel", 256},
+          {"hyb_grad_clip_scale", "OptimArgs", "hyb::grad_clip_scale_kernel", 1024}};
+}
 } // namespace kn
 
 /// Views of a program's values for planning: trailing shapes, weights,
@@ -165,11 +188,22 @@ class ProgramView {
 public:
   ProgramView(const hyb::Artifact &a, const hyb::Program &p) : a_(a), p_(p) {
     f32_.assign(p.values()->size(), false);
+    // train_step: the instructions from the first `<op>.grad` on are the
+    // backward. Their results (gradients) are fp32, and the forward values
+    // get the precision they have in prefill (backward reads do not count).
+    bool inBackward = false;
+    for (const hyb::Instr *in : *p.instrs()) {
+      inBackward = inBackward || isGrad(in->op()->str());
+      if (inBackward)
+        backward_.insert(in);
+    }
     // The residual stream (add_rmsnorm's sum) stays fp32 when only norms read
     // it: rounding it to bf16 every layer is the largest error source.
     std::vector<int> okUses(f32_.size(), 0), uses(f32_.size(), 0);
     for (const hyb::Instr *in : *p.instrs()) {
       std::string op = in->op()->str();
+      if (backward_.count(in))
+        continue;
       for (size_t i = 0; i < in->inputs()->size(); ++i) {
         int id = in->inputs()->Get(i);
         if (id < 0)
@@ -222,7 +256,18 @@ public:
         for (int32_t o : *in->outputs())
           f32_[o] = true;
     }
+    for (const hyb::Instr *in : *p.instrs())
+      if (backward_.count(in) || in->op()->str() == "lm_head_loss")
+        for (int32_t o : *in->outputs())
+          if (o >= 0)
+            f32_[root(o)] = true;
   }
+  static bool isGrad(const std::string &op) {
+    return op.size() > 5 && op.compare(op.size() - 5, 5, ".grad") == 0;
+  }
+  /// train_step's backward part (gradients, fp32); false for inference.
+  bool isBackward(const hyb::Instr &in) const { return backward_.count(&in) != 0; }
+  bool training() const { return p_.name() && p_.name()->str() == "train_step"; }
   static bool isUnary(const std::string &op) {
     return op == "silu" || op == "softplus" || op == "relu2" || op == "clamp" || op == "scale" ||
            op == "softplus_clamp";
@@ -261,6 +306,7 @@ private:
   const hyb::Artifact &a_;
   const hyb::Program &p_;
   std::vector<bool> f32_;
+  std::set<const hyb::Instr *> backward_;
 };
 
 /// Attribute readers over the FlatBuffers attrs of an instruction.
@@ -306,6 +352,51 @@ inline int combineMode(const std::string &m) {
   return m == "add" ? 0 : m == "mean" ? 1 : m == "diff" ? 2 : m == "concat" ? 3 : -1;
 }
 
+/// train_step's backward ops and the loss (runtime/cuda/CudaTrain.cpp):
+/// GEMM gradients go to cuBLASLt (bf16 operand copies of the fp32
+/// gradients), the rest to the backward kernels named here.
+inline bool trainKernelsFor(const ProgramView &pv, const hyb::Instr &in,
+                            std::vector<KernelInst> &out, std::string &why) {
+  const std::string op = in.op()->str();
+  const std::string base = ProgramView::isGrad(op) ? op.substr(0, op.size() - 5) : op;
+  auto input = [&](size_t i) { return i < in.inputs()->size() ? in.inputs()->Get(i) : -1; };
+  auto refuse = [&](const std::string &m) {
+    why = "no CUDA backward for op '" + op + "': " + m;
+    return false;
+  };
+  out.push_back(kn::cast(true));
+  out.push_back(kn::cast(false));
+  out.push_back(kn::axpby());
+  const size_t nOut = in.outputs()->size();
+  if (op == "add") {  // gradients of a value used twice
+    if (pv.shape(input(0)) != pv.shape(input(1)))
+      return refuse("operands of different shapes");
+    return true;
+  }
+  if (op == "scale") {  // a zero gradient (factor 0) or a scaled one
+    bool f = pv.isF32(input(0));
+    out.push_back(kn::unary(4, f, true));
+    return true;
+  }
+  if (base == "linear") {
+    if (in.inputs()->size() > 4 && input(2) >= 0)  // x, w, bias?, y, dy
+      return refuse("a bias (not implemented on the GPU yet)");
+    return true;
+  }
+  if (base == "linear_group") {
+    // x, w_1..w_n, [b_1..b_n], y_1..y_n, dy_1..dy_n; grads: x, w_i, [b_i].
+    size_t n = 0;
+    for (size_t i = 1; i < nOut; ++i)
+      n += pv.isWeight(input(i)) && pv.shape(input(i)).size() == 2;
+    if (nOut != 1 + n)
+      return refuse("biases (not implemented on the GPU yet)");
+    return true;
+  }
+  if (base == "linear_sum")
+    return true;
+  return refuse("not registered in codegen/KernelPlan.h");
+}
+
 /// The kernels `in` launches; false (with `why` naming the op and the shape
 /// it refuses) when the CUDA executor has no kernel for it.
 inline bool kernelsFor(const ProgramView &pv, const hyb::Instr &in, std::vector<KernelInst> &out,
@@ -323,6 +414,8 @@ inline bool kernelsFor(const ProgramView &pv, const hyb::Instr &in, std::vector<
         return true;
     return false;
   };
+  if (pv.isBackward(in) || op == "lm_head_loss")
+    return trainKernelsFor(pv, in, out, why);
   if (op != "scale" && op != "clamp" && op != "silu" && op != "softplus" && op != "relu2" &&
       op != "softplus_clamp" && op != "rmsnorm" && op != "add_rmsnorm" && op != "mamba2_core" &&
       f32In())
@@ -455,8 +548,10 @@ inline bool kernelsFor(const ProgramView &pv, const hyb::Instr &in, std::vector<
       return refuse("mamba2_core without a norm weight");
     if (ng <= 0 || inner % ng || inner > 12288)
       return refuse("gated norm of width " + std::to_string(inner));
-    if (in.cache() < 0)
+    if (in.cache() < 0 && !pv.training())
       return refuse("mamba2_core without a cache slot");
+    if (pv.training() && !kn::ssdChunkSupports(n, hp))
+      return refuse("training needs the chunked scan: state and head dim multiples of 16");
     // Parts: zxbcdt, or z, xBC, dt; each bf16 or fp32 (ProgramView).
     bool zf = pv.isF32(input(0)), xf = pv.isF32(input(nParts == 1 ? 0 : 1)),
          df = pv.isF32(input(nParts == 1 ? 0 : 2));
@@ -484,7 +579,7 @@ inline bool kernelsFor(const ProgramView &pv, const hyb::Instr &in, std::vector<
       return refuse("rope scaling '" + st + "'");
     out.push_back(kn::rope(dh));
     if (op != "rope") {
-      if (in.cache() < 0)
+      if (in.cache() < 0 && !pv.training())
         return refuse("attention without a KV cache slot");
       out.push_back(kn::attnDecode(dh));
       out.push_back(kn::attnPrefill(dh));
@@ -498,8 +593,6 @@ inline bool kernelsFor(const ProgramView &pv, const hyb::Instr &in, std::vector<
 inline bool planArtifact(const hyb::Artifact &a, std::map<std::string, KernelInst> &kernels,
                          std::string &why) {
   for (const hyb::Program *p : *a.programs()) {
-    if (p->name()->str() == "train_step")
-      continue;  // training runs on the CPU executor for now
     ProgramView pv(a, *p);
     for (const hyb::Instr *in : *p->instrs()) {
       std::vector<KernelInst> ks;
@@ -510,6 +603,9 @@ inline bool planArtifact(const hyb::Artifact &a, std::map<std::string, KernelIns
       for (KernelInst &k : ks)
         kernels.emplace(k.name, k);
     }
+    if (pv.training())
+      for (KernelInst &k : kn::optimizer())
+        kernels.emplace(k.name, k);
   }
   return true;
 }

@@ -23,6 +23,17 @@ HYBRID_CUDA_EXPORT hybrid::Session *hybrid_cuda_create_session(const hybrid::Mod
   return s->release();
 }
 
+HYBRID_CUDA_EXPORT hybrid::DeviceTrainer *hybrid_cuda_create_trainer(const hybrid::Model *model,
+                                                                     int64_t batch,
+                                                                     std::string *error) {
+  auto t = hybrid::createCudaTrainer(*model, batch);
+  if (!t.ok()) {
+    *error = t.status().toString();
+    return nullptr;
+  }
+  return t->release();
+}
+
 HYBRID_CUDA_EXPORT int hybrid_cuda_bench(const hybrid::Model *model, int64_t batch, int64_t seq,
                                          int64_t decodeTokens, int reps,
                                          hybrid::CudaBenchResult *out, std::string *error) {

@@ -54,31 +54,8 @@ Status CudaSession::init() {
   prefillView_ = std::make_unique<ProgramView>(a, *prefill_);
   decodeView_ = std::make_unique<ProgramView>(a, *decode_);
   // supports(): every op of both programs has its kernels in the fatbin.
-  for (const hyb::Program *p : {prefill_, decode_}) {
-    const ProgramView &pv = p == prefill_ ? *prefillView_ : *decodeView_;
-    for (const hyb::Instr *in : *p->instrs()) {
-      if (in->op()->str() == "rope" || in->op()->str() == "rope_attention") {
-        auto q = pv.shape(in->inputs()->Get(0));
-        HYBRID_RETURN_IF_ERROR(prepareRope(*in, q.size() == 2 ? q[1] : 0));
-      }
-      std::vector<KernelInst> ks;
-      std::string why;
-      if (!codegen::kernelsFor(pv, *in, ks, why))
-        return HYBRID_ERROR(why, " (program '", p->name()->str(), "')");
-      for (const KernelInst &k : ks) {
-        if (fns_.count(k.name))
-          continue;
-        CUfunction f;
-        CUresult r = cuModuleGetFunction(&f, module_, k.name.c_str());
-        if (r == CUDA_ERROR_NOT_FOUND)
-          return HYBRID_ERROR("kernel '", k.name, "' of op '", in->op()->str(),
-                              "' is not in the artifact's fatbin: recompile with "
-                              "`hybridc compile --target cuda` of this hybridc");
-        HYB_CUDA(r);
-        fns_[k.name] = f;
-      }
-    }
-  }
+  HYBRID_RETURN_IF_ERROR(loadKernels(*prefill_, *prefillView_));
+  HYBRID_RETURN_IF_ERROR(loadKernels(*decode_, *decodeView_));
   // GEMM operands and embedding tables are bf16 on the device.
   weightBf16_ = model_.bf16StorageMask();
   // Attention decode keeps a row of scores per query in dynamic shared memory.
@@ -159,6 +136,34 @@ Status CudaSession::init() {
   HYBRID_RETURN_IF_ERROR(decodeWs_.arena.alloc(decode_->arena_bytes_per_token() * batch_));
   HYBRID_RETURN_IF_ERROR(decodeWs_.scratch.alloc(scratchDecode_ * batch_ + kScratchSlack));
   HYBRID_RETURN_IF_ERROR(decodeWs_.ids.alloc(batch_ * 4));
+  return Status();
+}
+
+Status CudaSession::loadKernels(const hyb::Program &p, const ProgramView &pv) {
+  for (const hyb::Instr *in : *p.instrs()) {
+    const std::string op = in->op()->str();
+    if ((op == "rope" || op == "rope_attention" || op == "rope_attention.grad") &&
+        !invFreq_.count(in)) {
+      auto q = pv.shape(in->inputs()->Get(0));
+      HYBRID_RETURN_IF_ERROR(prepareRope(*in, q.size() == 2 ? q[1] : 0));
+    }
+    std::vector<KernelInst> ks;
+    std::string why;
+    if (!codegen::kernelsFor(pv, *in, ks, why))
+      return HYBRID_ERROR(why, " (program '", p.name()->str(), "')");
+    for (const KernelInst &k : ks) {
+      if (fns_.count(k.name))
+        continue;
+      CUfunction f;
+      CUresult r = cuModuleGetFunction(&f, module_, k.name.c_str());
+      if (r == CUDA_ERROR_NOT_FOUND)
+        return HYBRID_ERROR("kernel '", k.name, "' of op '", op,
+                            "' is not in the artifact's fatbin: recompile with "
+                            "`hybridc compile --target cuda` of this hybridc");
+      HYB_CUDA(r);
+      fns_[k.name] = f;
+    }
+  }
   return Status();
 }
 
@@ -488,34 +493,48 @@ Status CudaSession::dumpOutputs(const ProgramView &pv, const hyb::Instr &in, int
   return Status();
 }
 
+CudaSession::Ref CudaSession::refOf(const hyb::Program &p, const ProgramView &pv, int id,
+                                    Workspace &ws, int64_t B, int64_t L) const {
+  Ref r;
+  if (id < 0)
+    return r;
+  int root = pv.root(id);
+  const hyb::Value *v = pv.val(root);
+  r.f32 = pv.isF32(id);
+  switch (v->kind()) {
+  case hyb::ValueKind::Weight:
+    r.p = weights_[v->weight()].p;
+    r.shape = pv.shape(id);
+    r.f32 = !weightBf16_[v->weight()];
+    return r;
+  case hyb::ValueKind::Fixed:  // train_step's loss and weight gradients, fp32
+    r.p = ws.fixed.p + v->offset_fixed();
+    r.shape = pv.shape(id);
+    if (r.shape.empty())
+      r.shape = {1};
+    r.f32 = true;
+    return r;
+  default:
+    break;
+  }
+  r.shape = {B, L};
+  for (int64_t d : pv.shape(id))
+    r.shape.push_back(d);
+  if (v->kind() == hyb::ValueKind::Input)  // token ids, then (train_step) labels
+    r.p = p.inputs()->size() > 1 && p.inputs()->Get(1) == root ? ws.labels.p : ws.ids.p;
+  else
+    r.p = ws.arena.p + v->offset_per_token() * B * L;
+  return r;
+}
+
 Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const hyb::Instr &in,
                              int64_t seq, Workspace &ws) {
-  (void)p;
+  if (pv.isBackward(in) || in.op()->str() == "lm_head_loss")
+    return launchTrainOp(p, pv, in, seq, ws);
   const std::string op = in.op()->str();
   InstrAttrs at{in};
   const int64_t B = batch_, L = seq, T = B * L;
-  auto ref = [&](int id) -> Ref {
-    Ref r;
-    if (id < 0)
-      return r;
-    int root = pv.root(id);
-    const hyb::Value *v = pv.val(root);
-    if (v->kind() == hyb::ValueKind::Weight) {
-      r.p = weights_[v->weight()].p;
-      r.shape = pv.shape(id);
-      r.f32 = !weightBf16_[v->weight()];
-      return r;
-    }
-    r.shape = {B, L};
-    for (int64_t d : pv.shape(id))
-      r.shape.push_back(d);
-    if (v->kind() == hyb::ValueKind::Input)
-      r.p = ws.ids.p;
-    else
-      r.p = ws.arena.p + v->offset_per_token() * T;
-    r.f32 = pv.isF32(id);
-    return r;
-  };
+  auto ref = [&](int id) { return refOf(p, pv, id, ws, B, L); };
   auto inRef = [&](size_t i) { return ref(i < in.inputs()->size() ? in.inputs()->Get(i) : -1); };
   auto outRef = [&](size_t i) { return ref(in.outputs()->Get(i)); };
   auto bf = [](CUdeviceptr d) { return reinterpret_cast<::hyb::bf16_t *>(d); };
@@ -858,7 +877,8 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
     CUdeviceptr conv = ws.scratch.p;
     CUdeviceptr y = conv + ((T * convDim * 4 + 255) / 256) * 256;
     HYBRID_RETURN_IF_ERROR(convLaunch(reinterpret_cast<const void *>(xbc), xf, ldxbc, f32p(cw.p), cb.p ? f32p(cb.p) : nullptr,
-                                      f32p(slot->conv.p), conv, convDim, K, true, true));
+                                      slot ? f32p(slot->conv.p) : nullptr, conv, convDim, K,
+                                      true, true));
     ::hyb::ScanArgs a{};
     const float *convF = f32p(conv);
     a.x = convF;
@@ -868,7 +888,7 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
     a.d = dd.p ? f32p(dd.p) : nullptr;
     a.bm = convF + inner;
     a.cm = convF + inner + gn;
-    a.state = f32p(slot->ssm.p);
+    a.state = slot ? f32p(slot->ssm.p) : nullptr;  // train_step: no cache, zero state
     a.y = reinterpret_cast<void *>(y);
     a.B = (int)B, a.L = (int)L, a.H = (int)H, a.P = (int)P, a.G = (int)G;
     a.ldx = (int)convDim, a.lddt = lddt, a.ldbc = (int)convDim;
@@ -915,6 +935,24 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
     }
     Ref k = inRef(1), v = inRef(2), o = outRef(0);
     const int64_t Hkv = k.shape[2];
+    if (!slot && pv.training()) {  // train_step: whole sequences from position 0, no cache
+      CUdeviceptr qs = ws.scratch.p;
+      CUdeviceptr ks = qs + ((T * Hq * Dh * 2 + 255) / 256) * 256;
+      ra.pos = reinterpret_cast<const int32_t *>(zeroPos_.p);
+      ra.posFromDevice = 0;
+      ra.job[0] = {bf(q.p), bf(qs), (int)Hq, (int)(Hq * Dh), (int)L, 0, rotate ? 1 : 0};
+      ra.job[1] = {bf(k.p), bf(ks), (int)Hkv, (int)(Hkv * Dh), (int)L, 0, rotate ? 1 : 0};
+      HYBRID_RETURN_IF_ERROR(launch(kn::rope(Dh), (unsigned)T, 2, 1, 0, &ra));
+      ::hyb::AttnArgs aa{};
+      aa.q = bf(qs), aa.k = bf(ks), aa.v = bf(v.p), aa.out = bf(o.p);
+      aa.pos = ra.pos;
+      aa.B = (int)B, aa.L = (int)L, aa.Hq = (int)Hq, aa.Hkv = (int)Hkv, aa.ctx = (int)L;
+      aa.window = (int)at.i("window", 0);
+      double sc = at.f("scale", 0.0);
+      aa.scale = (float)(sc > 0 ? sc : 1.0 / std::sqrt((double)Dh));
+      return launch(kn::attnPrefill(Dh), (unsigned)((L + 63) / 64), (unsigned)Hq, (unsigned)B, 0,
+                    &aa);
+    }
     if (!slot || !slot->k.p)
       return HYBRID_ERROR("attention without a KV cache slot");
     CUdeviceptr qs = ws.scratch.p;

@@ -22,11 +22,52 @@ namespace hybrid {
 
 /// Version of the C entry points of libhybrid_cuda.so (CudaPlugin.cpp);
 /// the loader refuses a library of another version.
-constexpr int kCudaBackendAbi = 1;
+constexpr int kCudaBackendAbi = 2;
 
 /// Fails clearly when there is no device, the artifact has no fatbin (it
 /// was compiled for the CPU), an op has no CUDA kernel, or memory runs out.
 StatusOr<std::unique_ptr<Session>> createCudaSession(const Model &model, int64_t batch);
+
+/// One AdamW update on the device over the accumulated gradients (their
+/// mean over the micro-batches), as the CPU trainer's (runtime/train/):
+/// global-norm clipping, decoupled decay for the weights marked `decay`.
+struct DeviceAdamW {
+  double lr = 0, beta1 = 0.9, beta2 = 0.95, eps = 1e-8, weightDecay = 0.1;
+  double clip = 1.0;           // <= 0: no clipping
+  int64_t t = 1;               // the step's number, from 1 (bias correction)
+  std::vector<bool> decay;     // by weight index
+};
+
+/// Training on the GPU: the artifact's train_step with the executor's own
+/// backward kernels, gradients accumulated and AdamW applied on the device
+/// (fp32 master weights and moments; the GEMMs read bf16 copies the update
+/// writes). The host sees the loss, and the weights, moments and gradients
+/// only when it asks (checkpoints, checks).
+class DeviceTrainer {
+public:
+  virtual ~DeviceTrainer() = default;
+  /// train_step on ids/labels [batch, seq]: the mean loss; the gradients go
+  /// to the device accumulators (replacing them unless `accumulate`).
+  virtual StatusOr<double> step(const int32_t *ids, const int32_t *labels, int64_t seq,
+                                bool accumulate) = 0;
+  /// The forward's loss only (validation).
+  virtual StatusOr<double> evalLoss(const int32_t *ids, const int32_t *labels, int64_t seq) = 0;
+  /// The accumulated gradients, mean over the micro-batches, by weight index.
+  virtual Status gradients(std::vector<std::vector<float>> *grads) = 0;
+  /// AdamW on the accumulated gradients; returns the norm before clipping.
+  virtual StatusOr<double> update(const DeviceAdamW &u) = 0;
+  virtual Status weights(std::vector<std::vector<float>> *w) = 0;
+  virtual Status moments(std::vector<std::vector<float>> *m, std::vector<std::vector<float>> *v) = 0;
+  virtual Status setMoments(const std::vector<std::vector<float>> &m,
+                            const std::vector<std::vector<float>> &v) = 0;
+  virtual std::string deviceName() const = 0;
+  /// Device memory the training state holds (weights, gradients, moments, arena).
+  virtual double deviceBytes() const = 0;
+};
+
+/// Fails clearly without a device, without train_step (compile with --train
+/// --target cuda), or when an op of train_step has no CUDA backward.
+StatusOr<std::unique_ptr<DeviceTrainer>> createCudaTrainer(const Model &model, int64_t batch);
 
 /// Timings of `hybrid-run bench` (CUDA events, median of `reps` runs).
 struct CudaBenchResult {

@@ -12,6 +12,7 @@
 
 #include "codegen/KernelPlan.h"
 #include "codegen/kernels/KernelArgs.h"
+#include "codegen/kernels/TrainArgs.h"
 
 #include <cublasLt.h>
 #include <cuda.h>
@@ -137,6 +138,7 @@ struct DevBuf {
 /// Buffers of one run shape: the activation arena and the per-op scratch.
 struct Workspace {
   DevBuf arena, scratch, ids;
+  DevBuf fixed, labels;  // train_step: loss and weight gradients; the labels input
   int64_t tokens = 0;
 };
 
@@ -151,12 +153,16 @@ public:
   ~CudaSession() override {
     if (graphExec_)
       cuGraphExecDestroy(graphExec_);
-    for (auto &kv : gemmCache_) {
-      cublasLtMatmulDescDestroy(std::get<0>(kv.second).desc);
-      cublasLtMatrixLayoutDestroy(std::get<0>(kv.second).a);
-      cublasLtMatrixLayoutDestroy(std::get<0>(kv.second).b);
-      cublasLtMatrixLayoutDestroy(std::get<0>(kv.second).c);
-    }
+    auto destroy = [](Gemm &g) {
+      cublasLtMatmulDescDestroy(g.desc);
+      cublasLtMatrixLayoutDestroy(g.a);
+      cublasLtMatrixLayoutDestroy(g.b);
+      cublasLtMatrixLayoutDestroy(g.c);
+    };
+    for (auto &kv : gemmCache_)
+      destroy(std::get<0>(kv.second));
+    for (auto &kv : gemmExCache_)
+      destroy(std::get<0>(kv.second));
     if (lt_)
       cublasLtDestroy(lt_);
     if (module_)
@@ -168,6 +174,21 @@ public:
   }
 
   Status init();
+  // Training (CudaTrain.cpp): train_step on the device, AdamW where the
+  // weights are. initTrain() loads train_step's kernels and the fp32 master
+  // weights; trainStep() runs the forward (and the backward when `backward`)
+  // on batch x seq tokens and returns the mean loss; with `accumulate` the
+  // weight gradients are added to the accumulators, else they replace them.
+  Status initTrain();
+  StatusOr<double> trainStep(const int32_t *ids, const int32_t *labels, int64_t seq,
+                             bool backward, bool accumulate);
+  Status downloadGradients(std::vector<std::vector<float>> *grads);
+  StatusOr<double> adamwStep(const DeviceAdamW &u);
+  Status downloadWeights(std::vector<std::vector<float>> *weights);
+  Status downloadMoments(std::vector<std::vector<float>> *m, std::vector<std::vector<float>> *v);
+  Status uploadMoments(const std::vector<std::vector<float>> &m,
+                       const std::vector<std::vector<float>> &v);
+  double trainDeviceBytes() const;
   Status forward(const int32_t *ids, int64_t seq, std::vector<float> *logits) override;
   int64_t position() const override { return pos_; }
   void reset() override {
@@ -209,6 +230,20 @@ private:
   };
 
   Status zeroCaches();
+  Status loadKernels(const hyb::Program &p, const ProgramView &pv);
+  /// A value of a running program: weight, input, activation (arena) or,
+  /// for train_step, fixed-size (loss, weight gradients).
+  Ref refOf(const hyb::Program &p, const ProgramView &pv, int id, Workspace &ws, int64_t B,
+            int64_t L) const;
+  Status launchTrainOp(const hyb::Program &p, const ProgramView &pv, const hyb::Instr &in,
+                       int64_t seq, Workspace &ws);
+  int64_t trainScratchBytes(int64_t B, int64_t L) const;
+  /// C[m, n] (col-major, ldc) = alpha * op(A) op(B) + beta * C; A, B bf16.
+  Status gemmEx(bool transA, bool transB, int64_t m, int64_t n, int64_t k, CUdeviceptr A,
+                int64_t lda, CUdeviceptr B, int64_t ldb, CUdeviceptr C, int64_t ldc, float alpha,
+                float beta, bool cF32);
+  Status castBf16(CUdeviceptr src, int64_t lds, CUdeviceptr dst, int64_t ldd, int64_t rows,
+                  int64_t width);
   Status runProgram(const hyb::Program &p, const ProgramView &pv, int64_t seq, Workspace &ws);
   Status dumpOutputs(const ProgramView &pv, const hyb::Instr &in, int index, int64_t seq,
                      Workspace &ws, const std::string &dir);
@@ -249,6 +284,18 @@ private:
            std::tuple<Gemm>>
       gemmCache_;
   const hyb::Program *prefill_ = nullptr, *decode_ = nullptr;
+  // Training state (CudaTrain.cpp).
+  const hyb::Program *train_ = nullptr;
+  std::unique_ptr<ProgramView> trainView_;
+  Workspace trainWs_;
+  std::vector<DevBuf> master_;        // fp32 master copies of the bf16-stored weights
+  DevBuf gradAcc_, momentM_, momentV_;  // fp32, laid out as the fixed arena's gradients
+  DevBuf zeroPos_, optimTable_, optimBlocks_, optimPartial_, optimScalars_;
+  int64_t optimBlockCount_ = 0, adamT_ = 0;
+  int accumulated_ = 0;               // micro-batches in gradAcc_
+  std::map<std::tuple<int, int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int, int>,
+           std::tuple<Gemm>>
+      gemmExCache_;
   std::unique_ptr<ProgramView> prefillView_, decodeView_;
   int64_t scratchPrefill_ = 0, scratchDecode_ = 0;
   bool useGraph_ = true, syncEach_ = false, useGemv_ = true;

@@ -15,6 +15,7 @@ struct Backend {
   Session *(*create)(const Model *, int64_t, std::string *) = nullptr;
   int (*bench)(const Model *, int64_t, int64_t, int64_t, int, CudaBenchResult *,
                std::string *) = nullptr;
+  DeviceTrainer *(*trainer)(const Model *, int64_t, std::string *) = nullptr;
   Status status;
 };
 
@@ -54,7 +55,9 @@ Backend load() {
   auto version = reinterpret_cast<int (*)()>(::dlsym(b.handle, "hybrid_cuda_abi_version"));
   b.create = reinterpret_cast<decltype(b.create)>(::dlsym(b.handle, "hybrid_cuda_create_session"));
   b.bench = reinterpret_cast<decltype(b.bench)>(::dlsym(b.handle, "hybrid_cuda_bench"));
-  if (!version || !b.create || !b.bench)
+  b.trainer =
+      reinterpret_cast<decltype(b.trainer)>(::dlsym(b.handle, "hybrid_cuda_create_trainer"));
+  if (!version || !b.create || !b.bench || !b.trainer)
     b.status = HYBRID_ERROR("libhybrid_cuda.so lacks its entry points");
   else if (version() != kCudaBackendAbi)
     b.status = HYBRID_ERROR("libhybrid_cuda.so has ABI version ", version(), ", this tool needs ",
@@ -78,6 +81,18 @@ StatusOr<std::unique_ptr<Session>> createCudaSessionDynamic(const Model &model, 
   if (!s)
     return Status::error(error);
   return std::unique_ptr<Session>(s);
+}
+
+StatusOr<std::unique_ptr<DeviceTrainer>> createCudaTrainerDynamic(const Model &model,
+                                                                  int64_t batch) {
+  const Backend &b = backend();
+  if (!b.status.ok())
+    return b.status;
+  std::string error;
+  DeviceTrainer *t = b.trainer(&model, batch, &error);
+  if (!t)
+    return Status::error(error);
+  return std::unique_ptr<DeviceTrainer>(t);
 }
 
 StatusOr<CudaBenchResult> cudaBenchDynamic(const Model &model, int64_t batch, int64_t seq,

@@ -15,6 +15,8 @@
 namespace hybrid {
 
 StatusOr<std::unique_ptr<Session>> createCudaSessionDynamic(const Model &model, int64_t batch);
+StatusOr<std::unique_ptr<DeviceTrainer>> createCudaTrainerDynamic(const Model &model,
+                                                                  int64_t batch);
 StatusOr<CudaBenchResult> cudaBenchDynamic(const Model &model, int64_t batch, int64_t seq,
                                            int64_t decodeTokens, int reps);
 

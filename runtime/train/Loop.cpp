@@ -278,37 +278,53 @@ StatusOr<TrainResult> Trainer::run(std::FILE *log) {
 
   const int64_t end = config_.stopAfter > 0 ? std::min(config_.steps, config_.stopAfter)
                                             : config_.steps;
+  if (target_.updatesItself())  // zeros, or the moments of a resumed run
+    HYBRID_RETURN_IF_ERROR(target_.setMoments(optimizer_.m(), optimizer_.v()));
   for (int64_t s = step_; s < end; ++s) {
     const auto t0 = std::chrono::steady_clock::now();
     double lossSum = 0;
+    const bool device = target_.updatesItself();
     for (int64_t k = 0; k < config_.accum; ++k) {
       data_.trainBatch(s, k, config_.batch, &batch);
-      auto loss = target_.trainStep(batch, k == 0 ? &grads : &micro);
+      auto loss = device ? target_.accumulate(batch, k == 0)
+                         : target_.trainStep(batch, k == 0 ? &grads : &micro);
       if (!loss.ok())
         return Status(loss.status()).context(strCat("step ", s + 1));
       if (!std::isfinite(*loss))
         return HYBRID_ERROR("step ", s + 1, ": the training loss is ", *loss,
                             " (diverged; try a lower --lr or --clip)");
       lossSum += *loss;
-      if (k > 0)
+      if (k > 0 && !device)
         for (size_t i = 0; i < nw; ++i)
           for (size_t e = 0; e < grads[i].size(); ++e)
             grads[i][e] += micro[i][e];
     }
-    if (config_.accum > 1) {
+    if (config_.accum > 1 && !device) {
       const float k = static_cast<float>(config_.accum);
       for (auto &g : grads)
         for (float &x : g)
           x /= k;
     }
     const double loss = lossSum / static_cast<double>(config_.accum);
-    const double norm = clipGradNorm(&grads, config_.clip);
+    const double lr = schedule_.at(s);
+    double norm = 0;
+    if (device) {  // clipping and AdamW where the gradients are
+      std::vector<bool> decayed(nw);
+      for (size_t i = 0; i < nw; ++i)
+        decayed[i] = optimizer_.decayed(i);
+      HYBRID_ASSIGN_OR_RETURN(norm, target_.update(optimizer_.config(), lr, config_.clip,
+                                                   optimizer_.stepCount() + 1, decayed));
+      optimizer_.countDeviceStep();
+    } else {
+      norm = clipGradNorm(&grads, config_.clip);
+    }
     if (!std::isfinite(norm))
       return HYBRID_ERROR("step ", s + 1, ": the gradient norm is ", norm, " (loss ", loss, ")");
-    const double lr = schedule_.at(s);
-    for (size_t i = 0; i < nw; ++i)
-      ptrs[i] = target_.weight(i).data();
-    HYBRID_RETURN_IF_ERROR(optimizer_.step(ptrs, grads, lr));
+    if (!device) {
+      for (size_t i = 0; i < nw; ++i)
+        ptrs[i] = target_.weight(i).data();
+      HYBRID_RETURN_IF_ERROR(optimizer_.step(ptrs, grads, lr));
+    }
     step_ = s + 1;
     tokens_ += tokensPerStep;
     const auto t1 = std::chrono::steady_clock::now();
@@ -380,7 +396,12 @@ StatusOr<TrainResult> Trainer::run(std::FILE *log) {
   return result;
 }
 
-Status Trainer::save(const std::string &dir) const {
+Status Trainer::save(const std::string &dir) {
+  if (target_.updatesItself()) {
+    std::vector<std::vector<float>> m, v;
+    HYBRID_RETURN_IF_ERROR(target_.syncToHost(&m, &v));
+    HYBRID_RETURN_IF_ERROR(optimizer_.setState(optimizer_.stepCount(), std::move(m), std::move(v)));
+  }
   CheckpointFiles files;
   const size_t nw = target_.numWeights();
   std::vector<std::string> mNames(nw), vNames(nw);

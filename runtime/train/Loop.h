@@ -75,6 +75,32 @@ public:
   virtual StatusOr<double> trainStep(const Batch &batch,
                                      std::vector<std::vector<float>> *grads) = 0;
   virtual StatusOr<double> evalLoss(const Batch &batch) = 0;
+
+  /// Targets that keep the gradients and the optimizer where they compute
+  /// (the GPU) return true and implement the three calls below instead of
+  /// trainStep; the loop then never sees a gradient.
+  virtual bool updatesItself() const { return false; }
+  /// train_step on a micro-batch; the gradients replace (first) or add to
+  /// the target's accumulators.
+  virtual StatusOr<double> accumulate(const Batch &batch, bool first) {
+    return HYBRID_ERROR("this target does not accumulate gradients itself");
+  }
+  /// AdamW (`config`, learning rate `lr`, update number `t` from 1) on the
+  /// mean accumulated gradient, clipped to `clip`; the norm before clipping.
+  virtual StatusOr<double> update(const AdamWConfig &config, double lr, double clip, int64_t t,
+                                  const std::vector<bool> &decayed) {
+    return HYBRID_ERROR("this target does not update itself");
+  }
+  /// Weights into weight(i) and the moments into m, v (checkpoints); and
+  /// moments from the host (resume).
+  virtual Status syncToHost(std::vector<std::vector<float>> *m,
+                            std::vector<std::vector<float>> *v) {
+    return Status();
+  }
+  virtual Status setMoments(const std::vector<std::vector<float>> &m,
+                            const std::vector<std::vector<float>> &v) {
+    return Status();
+  }
 };
 
 /// The data a run trained on, recorded so that --resume can check it.
@@ -104,8 +130,9 @@ public:
   /// Trains from the current step to config.steps. Progress lines and the
   /// final line go to `log` (may be null).
   StatusOr<TrainResult> run(std::FILE *log);
-  /// Writes a checkpoint of the current state.
-  Status save(const std::string &dir) const;
+  /// Writes a checkpoint of the current state (first bringing a device
+  /// target's weights and moments to the host).
+  Status save(const std::string &dir);
 
   int64_t step() const { return step_; }
   const std::vector<HistoryRow> &history() const { return history_; }

@@ -68,6 +68,10 @@ public:
 
   /// Updates done so far (t of the bias correction).
   int64_t stepCount() const { return t_; }
+  /// Counts an update a device applied with this optimizer's configuration
+  /// (TrainTarget::updatesItself): the moments live there until
+  /// setState brings them back for a checkpoint.
+  void countDeviceStep() { ++t_; }
   /// The moments, for checkpoints; setState restores them (and t).
   const std::vector<std::vector<float>> &m() const { return m_; }
   const std::vector<std::vector<float>> &v() const { return v_; }

@@ -269,9 +269,6 @@ int train(const TrainOptions &o) {
   Status valid = c.validate();
   if (!valid.ok())
     return fail(valid.message(), 2);
-  if (c.device == "cuda")
-    return fail("--device cuda: training on the CUDA executor is not available yet; use "
-                "--device cpu");
 
   auto artifact = Artifact::loadFile(c.model);
   if (!artifact.ok())
@@ -301,12 +298,25 @@ int train(const TrainOptions &o) {
   if (!data.ok())
     return fail(data.status().toString());
 
-  ModelTrainTarget target(**model);
+  std::unique_ptr<ModelTrainTarget> targetPtr;
+  std::string deviceLine;
+  if (c.device == "cuda") {
+    targetPtr = std::make_unique<DeviceModelTrainTarget>(**model, c.batch);
+  } else {
+    targetPtr = std::make_unique<ModelTrainTarget>(**model);
+  }
+  ModelTrainTarget &target = *targetPtr;
   Trainer trainer(c, target, *data, info);
   if (!o.resume.empty()) {
     Status st = trainer.resume(o.resume);
     if (!st.ok())
       return fail(st.toString());
+  }
+  if (c.device == "cuda") {  // after resume: the device starts from the restored weights
+    auto summary = static_cast<DeviceModelTrainTarget &>(target).deviceSummary();
+    if (!summary.ok())
+      return fail(summary.status().toString());
+    deviceLine = "device: " + *summary + " (train_step and AdamW on the GPU)";
   }
   int64_t params = 0;
   for (size_t i = 0; i < target.numWeights(); ++i)
@@ -325,6 +335,8 @@ int train(const TrainOptions &o) {
               (long long)(c.batch * c.seq * c.accum), formatLr(c.lr).c_str(),
               formatLr(c.minLr).c_str(), (long long)c.warmup, c.clip, c.weightDecay,
               (unsigned long long)c.seed);
+  if (!deviceLine.empty())
+    std::printf("%s\n", deviceLine.c_str());
   std::fflush(stdout);
   auto result = trainer.run(stdout);
   if (!result.ok())

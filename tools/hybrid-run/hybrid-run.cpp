@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/exec/Executor.h"
+#include "tools/hybrid-run/TrainCheck.h"
 #include "tools/hybrid-run/Bench.h"
 #include "runtime/support/FileUtil.h"
 #include "runtime/support/Sampling.h"
@@ -49,6 +50,7 @@ void usage(std::FILE *out) {
   std::fprintf(out,
                "usage: hybrid-run generate|logits MODEL.hyb [options]\n"
                "       hybrid-run train MODEL.hyb --data FILE ... (hybrid-run train --help)\n"
+               "       hybrid-run train-check|train-bench MODEL.hyb ... (GPU training checks)\n"
                "  --weights FILE.safetensors   weights by HF tensor name (bf16/f16/f32)\n"
                "  --random-weights SEED        untrained seeded weights instead\n"
                "  --bf16-weights               round the GEMM and embedding weights to bf16,\n"
@@ -245,6 +247,10 @@ int run(const Options &o) {
 int main(int argc, char **argv) {
   if (argc > 1 && std::string(argv[1]) == "train")  // tools/hybrid-run/Train.cpp
     return runTrainCommand(argc - 1, argv + 1);
+  if (argc > 1 && std::string(argv[1]) == "train-check")  // tools/hybrid-run/TrainCheck.cpp
+    return runTrainCheckCommand(argc - 1, argv + 1);
+  if (argc > 1 && std::string(argv[1]) == "train-bench")
+    return runTrainBenchCommand(argc - 1, argv + 1);
   if (argc > 1 && std::string(argv[1]) == "bench")  // tools/hybrid-run/Bench.cpp
     return runBenchCommand(argc, argv);
   StatusOr<Options> o = parseArgs(argc, argv);

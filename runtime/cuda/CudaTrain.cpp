@@ -1,0 +1,520 @@
+//===- CudaTrain.cpp - train_step and AdamW on the GPU --------------------===//
+//
+// The training half of the CUDA executor: runs the artifact's train_step
+// program (forward ops through CudaSession::launchOp, backward ops and the
+// loss through launchTrainOp below), accumulates the weight gradients over
+// micro-batches and applies AdamW on the device (codegen/kernels/optim.cuh),
+// so the host only sees the loss unless it asks for more.
+//
+// Precision: forward values as in prefill (bf16 activations, fp32 residual
+// stream and Mamba inputs; ProgramView); every gradient fp32; GEMMs take
+// bf16 operands (fp32 gradients are copied to bf16 for them) and accumulate
+// in fp32; weight gradients, master weights and moments are fp32.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/cuda/CudaSessionImpl.h"
+
+#include "runtime/io/Safetensors.h"
+#include "runtime/support/FileUtil.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace hybrid {
+namespace cudart {
+
+namespace {
+int64_t align256(int64_t n) { return (n + 255) / 256 * 256; }
+
+/// Sub-buffers of the scratch buffer, 256-byte aligned, in order.
+struct Bump {
+  CUdeviceptr base;
+  int64_t used = 0;
+  CUdeviceptr take(int64_t bytes) {
+    CUdeviceptr p = base + used;
+    used += align256(bytes);
+    return p;
+  }
+};
+} // namespace
+
+Status CudaSession::initTrain() {
+  if (train_)
+    return Status();
+  const hyb::Artifact &a = model_.artifact().root();
+  const hyb::Program *p = model_.artifact().program("train_step");
+  if (!p)
+    return HYBRID_ERROR("the artifact has no train_step program: compile it with "
+                        "`hybridc compile --train --target cuda`");
+  trainView_ = std::make_unique<ProgramView>(a, *p);
+  HYBRID_RETURN_IF_ERROR(loadKernels(*p, *trainView_));
+  for (const KernelInst &k : kn::optimizer()) {
+    CUfunction f;
+    CUresult r = cuModuleGetFunction(&f, module_, k.name.c_str());
+    if (r == CUDA_ERROR_NOT_FOUND)
+      return HYBRID_ERROR("the optimizer kernel '", k.name, "' is not in the artifact's fatbin: "
+                          "recompile with `hybridc compile --train --target cuda`");
+    HYB_CUDA(r);
+    fns_[k.name] = f;
+  }
+  for (auto &[name, f] : fns_) {
+    int n = 0, ps = 0;
+    if (std::sscanf(name.c_str(), "hyb_ssd_chunk_train_n%d_p%d", &n, &ps) == 2)
+      HYB_CUDA(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                  ::hyb::ssdChunkSmemBytes(n, ps)));
+  }
+  // fp32 masters of the weights the GEMMs read in bf16 (the others are fp32
+  // already and are updated in place).
+  master_.clear();
+  master_.resize(weights_.size());
+  for (size_t i = 0; i < weights_.size(); ++i)
+    if (weightBf16_[i]) {
+      const std::vector<float> &w = model_.weight((int)i);
+      HYBRID_RETURN_IF_ERROR(master_[i].alloc(w.size() * 4));
+      HYB_CUDA(cuMemcpyHtoD(master_[i].p, w.data(), w.size() * 4));
+    }
+  HYBRID_RETURN_IF_ERROR(zeroPos_.alloc(16));
+  HYB_CUDA(cuMemsetD8(zeroPos_.p, 0, 16));
+  const int64_t fixed = std::max<int64_t>(p->fixed_arena_bytes(), 4);
+  HYBRID_RETURN_IF_ERROR(trainWs_.fixed.alloc(fixed));
+  HYBRID_RETURN_IF_ERROR(gradAcc_.alloc(fixed));
+  HYBRID_RETURN_IF_ERROR(momentM_.alloc(fixed));
+  HYBRID_RETURN_IF_ERROR(momentV_.alloc(fixed));
+  HYB_CUDA(cuMemsetD8(momentM_.p, 0, fixed));
+  HYB_CUDA(cuMemsetD8(momentV_.p, 0, fixed));
+  train_ = p;
+  return Status();
+}
+
+double CudaSession::trainDeviceBytes() const {
+  double b = weightBytes_;
+  for (const DevBuf &m : master_)
+    b += (double)m.bytes;
+  b += (double)trainWs_.fixed.bytes + gradAcc_.bytes + momentM_.bytes + momentV_.bytes;
+  b += (double)trainWs_.arena.bytes + trainWs_.scratch.bytes;
+  return b;
+}
+
+int64_t CudaSession::trainScratchBytes(int64_t B, int64_t L) const {
+  const ProgramView &pv = *trainView_;
+  const int64_t T = B * L;
+  int64_t best = scratchPerToken(*train_, pv) * T + kScratchSlack;
+  for (const hyb::Instr *in : *train_->instrs()) {
+    const std::string op = in->op()->str();
+    auto in0 = [&](size_t i) { return in->inputs()->Get(i); };
+    int64_t need = 0;
+    if (op == "rope_attention") {  // rotated q and k, bf16
+      need = align256(T * pv.numelTrailing(in0(0)) * 2) + align256(T * pv.numelTrailing(in0(1)) * 2);
+    } else if (op == "linear.grad" || op == "linear_sum.grad") {
+      // bf16 copy of dy
+      need = align256(T * pv.numelTrailing(in->inputs()->Get(in->inputs()->size() - 1)) * 2);
+    } else if (op == "linear_group.grad") {
+      int64_t widest = 0;
+      for (size_t i = 1; i < in->outputs()->size(); ++i)
+        widest = std::max(widest, pv.shape(in0(i))[0]);
+      need = align256(T * widest * 2);
+    }
+    best = std::max(best, need + kScratchSlack);
+  }
+  return best;
+}
+
+Status CudaSession::castBf16(CUdeviceptr src, int64_t lds, CUdeviceptr dst, int64_t ldd,
+                             int64_t rows, int64_t width) {
+  ::hyb::CastArgs a{reinterpret_cast<const float *>(src), reinterpret_cast<void *>(dst), rows,
+                    (int)width, (int)lds, (int)ldd};
+  return launch1d(kn::cast(true), rows * width, &a);
+}
+
+Status CudaSession::gemmEx(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
+                           CUdeviceptr A, int64_t lda, CUdeviceptr B, int64_t ldb, CUdeviceptr C,
+                           int64_t ldc, float alpha, float beta, bool cF32) {
+  auto al = [](CUdeviceptr p, int64_t ld, int es) {
+    int a = 256;
+    while (a > 2 && ((uint64_t)p % a || (ld * es) % a))
+      a /= 2;
+    return a;
+  };
+  const int alA = al(A, lda, 2), alB = al(B, ldb, 2), alC = al(C, ldc, cF32 ? 4 : 2);
+  auto key = std::make_tuple((int)transA | (transB ? 2 : 0) | (cF32 ? 4 : 0) | (beta != 0 ? 8 : 0),
+                             alA * 1024 + alB, m, n, k, lda, ldb, ldc, alC, 0);
+  auto it = gemmExCache_.find(key);
+  if (it == gemmExCache_.end()) {
+    Gemm g;
+    HYB_CUDA(cublasLtMatmulDescCreate(&g.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    cublasOperation_t ta = transA ? CUBLAS_OP_T : CUBLAS_OP_N,
+                      tb = transB ? CUBLAS_OP_T : CUBLAS_OP_N;
+    HYB_CUDA(cublasLtMatmulDescSetAttribute(g.desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
+    HYB_CUDA(cublasLtMatmulDescSetAttribute(g.desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
+    // Column-major: A is m x k (stored k x m when transposed), B k x n.
+    HYB_CUDA(cublasLtMatrixLayoutCreate(&g.a, CUDA_R_16BF, transA ? k : m, transA ? m : k, lda));
+    HYB_CUDA(cublasLtMatrixLayoutCreate(&g.b, CUDA_R_16BF, transB ? n : k, transB ? k : n, ldb));
+    HYB_CUDA(cublasLtMatrixLayoutCreate(&g.c, cF32 ? CUDA_R_32F : CUDA_R_16BF, m, n, ldc));
+    cublasLtMatmulPreference_t pref;
+    HYB_CUDA(cublasLtMatmulPreferenceCreate(&pref));
+    size_t wsBytes = gemmWs_.bytes;
+    uint32_t a32 = alA, b32 = alB, c32 = alC;
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &wsBytes,
+                                         sizeof wsBytes);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &a32, 4);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &b32, 4);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &c32, 4);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &c32, 4);
+    cublasLtMatmulHeuristicResult_t res;
+    int found = 0;
+    cublasStatus_t hs =
+        cublasLtMatmulAlgoGetHeuristic(lt_, g.desc, g.a, g.b, g.c, g.c, pref, 1, &res, &found);
+    cublasLtMatmulPreferenceDestroy(pref);
+    HYB_CUDA(hs);
+    if (found == 0)
+      return HYBRID_ERROR("cuBLASLt has no algorithm for the GEMM m ", m, " n ", n, " k ", k);
+    g.algo = res.algo;
+    it = gemmExCache_.emplace(key, std::make_tuple(g)).first;
+  }
+  Gemm &g = std::get<0>(it->second);
+  HYB_CUDA(cublasLtMatmul(lt_, g.desc, &alpha, (const void *)A, g.a, (const void *)B, g.b, &beta,
+                          (const void *)C, g.c, (void *)C, g.c, &g.algo, (void *)gemmWs_.p,
+                          gemmWs_.bytes, stream_));
+  pdlNext_ = false;
+  return Status();
+}
+
+StatusOr<double> CudaSession::trainStep(const int32_t *ids, const int32_t *labels, int64_t seq,
+                                        bool backward, bool accumulate) {
+  HYBRID_RETURN_IF_ERROR(initTrain());
+  if (seq <= 0)
+    return HYBRID_ERROR("a training batch needs at least one token per sequence");
+  const int64_t B = batch_, T = B * seq, V = model_.vocab();
+  for (int64_t t = 0; t < T; ++t) {
+    if (ids[t] < 0 || ids[t] >= V)
+      return HYBRID_ERROR("token id ", ids[t], " at position ", t,
+                          " is outside the vocabulary [0, ", V, ")");
+    if (labels[t] >= V)
+      return HYBRID_ERROR("label ", labels[t], " at position ", t,
+                          " is outside the vocabulary [0, ", V, ")");
+  }
+  Workspace &ws = trainWs_;
+  HYBRID_RETURN_IF_ERROR(ws.arena.alloc(train_->arena_bytes_per_token() * T));
+  HYBRID_RETURN_IF_ERROR(ws.scratch.alloc(trainScratchBytes(B, seq)));
+  HYBRID_RETURN_IF_ERROR(ws.ids.alloc(T * 4));
+  HYBRID_RETURN_IF_ERROR(ws.labels.alloc(T * 4));
+  ws.tokens = T;
+  HYB_CUDA(cuMemcpyHtoDAsync(ws.ids.p, ids, T * 4, stream_));
+  HYB_CUDA(cuMemcpyHtoDAsync(ws.labels.p, labels, T * 4, stream_));
+  pdlProgram_ = pdlNext_ = false;
+  int index = -1;
+  const std::string dump = valueDumpDir();
+  for (const hyb::Instr *in : *train_->instrs()) {
+    ++index;
+    if (!backward && trainView_->isBackward(*in))
+      break;
+    Status s = launchOp(*train_, *trainView_, *in, seq, ws);
+    if (!s.ok())
+      return s.context("train_step op '" + in->op()->str() + "'");
+    if (!dump.empty())
+      HYBRID_RETURN_IF_ERROR(dumpOutputs(*trainView_, *in, index, seq, ws, dump));
+  }
+  const int64_t fixed = train_->fixed_arena_bytes();
+  if (backward) {
+    // The accumulators: the fixed arena's gradients summed over micro-batches.
+    if (!accumulate || accumulated_ == 0) {
+      HYB_CUDA(cuMemcpyDtoDAsync(gradAcc_.p, ws.fixed.p, fixed, stream_));
+      accumulated_ = 1;
+    } else {
+      ::hyb::AxpbyArgs a{reinterpret_cast<const float *>(ws.fixed.p),
+                         reinterpret_cast<const float *>(gradAcc_.p),
+                         reinterpret_cast<float *>(gradAcc_.p), fixed / 4, 1.f, 1.f};
+      HYBRID_RETURN_IF_ERROR(launch1d(kn::axpby(), fixed / 4, &a));
+      ++accumulated_;
+    }
+  }
+  const int lossId = train_->outputs()->Get(0);
+  const hyb::Value *lv = trainView_->val(trainView_->root(lossId));
+  float loss = 0;
+  HYB_CUDA(cuMemcpyDtoHAsync(&loss, ws.fixed.p + lv->offset_fixed(), 4, stream_));
+  HYB_CUDA(cuStreamSynchronize(stream_));
+  return (double)loss;
+}
+
+Status CudaSession::downloadGradients(std::vector<std::vector<float>> *grads) {
+  if (!train_ || accumulated_ == 0)
+    return HYBRID_ERROR("no gradients: run a training step first");
+  HYB_CUDA(cuStreamSynchronize(stream_));
+  grads->assign(weights_.size(), {});
+  const float inv = 1.f / (float)accumulated_;
+  for (size_t o = 1; o < train_->outputs()->size(); ++o) {
+    const int id = train_->outputs()->Get(o);
+    const hyb::Value *v = trainView_->val(trainView_->root(id));
+    const int w = trainView_->val(id)->grad_of() >= 0 ? trainView_->val(id)->grad_of()
+                                                      : v->grad_of();
+    if (w < 0 || w >= (int)weights_.size())
+      continue;
+    std::vector<float> &g = (*grads)[w];
+    g.resize(model_.weight(w).size());
+    HYB_CUDA(cuMemcpyDtoH(g.data(), gradAcc_.p + v->offset_fixed(), g.size() * 4));
+    if (accumulated_ > 1)
+      for (float &x : g)
+        x *= inv;
+  }
+  return Status();
+}
+
+Status CudaSession::launchTrainOp(const hyb::Program &p, const ProgramView &pv,
+                                  const hyb::Instr &in, int64_t seq, Workspace &ws) {
+  const std::string op = in.op()->str();
+  InstrAttrs at{in};
+  const int64_t B = batch_, L = seq, T = B * L;
+  const int nIn = (int)in.inputs()->size(), nOut = (int)in.outputs()->size();
+  auto ref = [&](int id) { return refOf(p, pv, id, ws, B, L); };
+  auto inRef = [&](int i) { return ref(i < nIn ? in.inputs()->Get(i) : -1); };
+  auto outRef = [&](int i) { return ref(i < nOut ? in.outputs()->Get(i) : -1); };
+  auto f32p = [](CUdeviceptr d) { return reinterpret_cast<float *>(d); };
+  Bump scratch{ws.scratch.p};
+  auto zero = [&](const Ref &r) -> Status {
+    if (r.p)
+      HYB_CUDA(cuMemsetD32Async(r.p, 0, r.numel(), stream_));
+    pdlNext_ = false;
+    return Status();
+  };
+  // The bf16 copy of a gradient [T, N] (a GEMM operand).
+  auto bf16Copy = [&](const Ref &g) -> StatusOr<CUdeviceptr> {
+    CUdeviceptr d = scratch.take(g.numel() * 2);
+    HYBRID_RETURN_IF_ERROR(castBf16(g.p, g.last(), d, g.last(), g.rows(), g.last()));
+    return d;
+  };
+  // out_i = s (x W^T): dx (+)= s dy W, dW = s dy^T x (x and W bf16).
+  auto linearBack = [&](const Ref &x, const Ref &w, CUdeviceptr dyBf, float s, const Ref &dx,
+                        bool accumulateDx, const Ref &dw) -> Status {
+    const int64_t K = w.shape[1], N = w.shape[0];
+    if (dx.p)
+      HYBRID_RETURN_IF_ERROR(gemmEx(false, false, K, T, N, w.p, K, dyBf, N, dx.p, K, s,
+                                    accumulateDx ? 1.f : 0.f, true));
+    if (dw.p)
+      HYBRID_RETURN_IF_ERROR(gemmEx(false, true, K, N, T, x.p, K, dyBf, N, dw.p, K, s, 0.f, true));
+    return Status();
+  };
+  auto scaleOf = [&](int i, int n) {
+    std::vector<double> sc = at.nums("scales");
+    return sc.size() == (size_t)n ? (float)sc[i] : 1.f;
+  };
+
+  if (op == "add") {
+    Ref a = inRef(0), b = inRef(1), o = outRef(0);
+    ::hyb::AxpbyArgs args{f32p(a.p), f32p(b.p), f32p(o.p), o.numel(), 1.f, 1.f};
+    return launch1d(kn::axpby(), o.numel(), &args);
+  }
+  if (op == "scale") {
+    Ref x = inRef(0), o = outRef(0);
+    ::hyb::UnaryArgs a{reinterpret_cast<const void *>(x.p), reinterpret_cast<void *>(o.p),
+                       o.numel(), (float)at.f("factor", 1.0), 0};
+    return launch1d(kn::unary(4, x.f32, true), o.numel(), &a);
+  }
+  if (op == "linear.grad") {  // x, w, [b], y, dy -> dx, dw, [db]
+    Ref x = inRef(0), w = inRef(1), dy = inRef(nIn - 1), dx = outRef(0), dw = outRef(1);
+    if (!dy.p) {
+      HYBRID_RETURN_IF_ERROR(zero(dx));
+      return zero(dw);
+    }
+    HYBRID_ASSIGN_OR_RETURN(CUdeviceptr dyBf, bf16Copy(dy));
+    return linearBack(x, w, dyBf, 1.f, dx, false, dw);
+  }
+  if (op == "linear_group.grad") {  // x, w_1..n, y_1..n, dy_1..n -> dx, dw_1..n
+    const int n = nOut - 1;
+    Ref x = inRef(0), dx = outRef(0);
+    bool first = true;
+    for (int i = 0; i < n; ++i) {
+      Ref w = inRef(1 + i), dy = inRef(1 + 2 * n + i), dw = outRef(1 + i);
+      if (!dy.p) {
+        HYBRID_RETURN_IF_ERROR(zero(dw));
+        continue;
+      }
+      Bump mark = scratch;
+      HYBRID_ASSIGN_OR_RETURN(CUdeviceptr dyBf, bf16Copy(dy));
+      HYBRID_RETURN_IF_ERROR(linearBack(x, w, dyBf, scaleOf(i, n), dx, !first, dw));
+      scratch = mark;
+      first = false;
+    }
+    return first ? zero(dx) : Status();
+  }
+  if (op == "linear_sum.grad") {  // x_1..n, w_1..n, y, dy -> dx_1..n, dw_1..n
+    const int n = nOut / 2;
+    Ref dy = inRef(nIn - 1);
+    if (!dy.p) {
+      for (int i = 0; i < nOut; ++i)
+        HYBRID_RETURN_IF_ERROR(zero(outRef(i)));
+      return Status();
+    }
+    HYBRID_ASSIGN_OR_RETURN(CUdeviceptr dyBf, bf16Copy(dy));
+    for (int i = 0; i < n; ++i)
+      HYBRID_RETURN_IF_ERROR(
+          linearBack(inRef(i), inRef(n + i), dyBf, scaleOf(i, n), outRef(i), false, outRef(n + i)));
+    return Status();
+  }
+  return HYBRID_ERROR("no CUDA launcher for op '", op, "'");
+}
+
+namespace {
+/// Each weight's gradient in the fixed arena (program outputs 1..).
+struct GradSlot {
+  int weight;
+  int64_t offset, n;
+};
+std::vector<GradSlot> gradSlots(const hyb::Program &p, const ProgramView &pv, size_t numWeights) {
+  std::vector<GradSlot> out;
+  for (size_t o = 1; o < p.outputs()->size(); ++o) {
+    const int id = p.outputs()->Get(o);
+    const hyb::Value *v = pv.val(pv.root(id));
+    int w = pv.val(id)->grad_of() >= 0 ? pv.val(id)->grad_of() : v->grad_of();
+    if (w < 0 || w >= (int)numWeights || v->kind() != hyb::ValueKind::Fixed)
+      continue;
+    out.push_back({w, v->offset_fixed(), v->bytes_fixed() / 4});
+  }
+  return out;
+}
+} // namespace
+
+StatusOr<double> CudaSession::adamwStep(const DeviceAdamW &u) {
+  if (!train_ || accumulated_ == 0)
+    return HYBRID_ERROR("no gradients to apply: run a training step first");
+  const int64_t fixed = train_->fixed_arena_bytes();
+  if (accumulated_ > 1) {  // the mean over the micro-batches
+    ::hyb::AxpbyArgs a{reinterpret_cast<const float *>(gradAcc_.p), nullptr,
+                       reinterpret_cast<float *>(gradAcc_.p), fixed / 4,
+                       1.f / (float)accumulated_, 0.f};
+    HYBRID_RETURN_IF_ERROR(launch1d(kn::axpby(), fixed / 4, &a));
+  }
+  if (!optimTable_.p) {
+    std::vector<::hyb::OptimTensor> tensors;
+    std::vector<::hyb::OptimBlock> blocks;
+    for (const GradSlot &g : gradSlots(*train_, *trainView_, weights_.size())) {
+      ::hyb::OptimTensor t{};
+      const bool bf = weightBf16_[g.weight];
+      t.p = reinterpret_cast<float *>(bf ? master_[g.weight].p : weights_[g.weight].p);
+      t.g = reinterpret_cast<const float *>(gradAcc_.p + g.offset);
+      t.m = reinterpret_cast<float *>(momentM_.p + g.offset);
+      t.v = reinterpret_cast<float *>(momentV_.p + g.offset);
+      t.copy = bf ? reinterpret_cast<::hyb::bf16_t *>(weights_[g.weight].p) : nullptr;
+      t.n = g.n;
+      t.decay = g.weight < (int)u.decay.size() && u.decay[g.weight] ? 1 : 0;
+      const int ti = (int)tensors.size();
+      tensors.push_back(t);
+      for (int64_t c = 0; c * ::hyb::optimBlockElems < g.n; ++c)
+        blocks.push_back({ti, (int32_t)c});
+    }
+    if (tensors.empty())
+      return HYBRID_ERROR("train_step has no weight gradients");
+    HYBRID_RETURN_IF_ERROR(optimTable_.alloc(tensors.size() * sizeof(::hyb::OptimTensor)));
+    HYBRID_RETURN_IF_ERROR(optimBlocks_.alloc(blocks.size() * sizeof(::hyb::OptimBlock)));
+    HYBRID_RETURN_IF_ERROR(optimPartial_.alloc(blocks.size() * sizeof(double)));
+    HYBRID_RETURN_IF_ERROR(optimScalars_.alloc(16));
+    HYB_CUDA(cuMemcpyHtoD(optimTable_.p, tensors.data(), tensors.size() * sizeof(tensors[0])));
+    HYB_CUDA(cuMemcpyHtoD(optimBlocks_.p, blocks.data(), blocks.size() * sizeof(blocks[0])));
+    optimBlockCount_ = (int64_t)blocks.size();
+  }
+  ::hyb::OptimArgs a{};
+  a.tensors = reinterpret_cast<const ::hyb::OptimTensor *>(optimTable_.p);
+  a.blocks = reinterpret_cast<const ::hyb::OptimBlock *>(optimBlocks_.p);
+  a.partial = reinterpret_cast<double *>(optimPartial_.p);
+  a.scale = reinterpret_cast<float *>(optimScalars_.p);
+  a.norm = reinterpret_cast<float *>(optimScalars_.p) + 1;
+  a.numBlocks = (int)optimBlockCount_;
+  a.lr = (float)u.lr, a.beta1 = (float)u.beta1, a.beta2 = (float)u.beta2, a.eps = (float)u.eps;
+  a.weightDecay = (float)u.weightDecay;
+  a.biasCorr1 = (float)(1.0 - std::pow(u.beta1, (double)u.t));
+  a.biasCorr2 = (float)(1.0 - std::pow(u.beta2, (double)u.t));
+  a.maxNorm = (float)u.clip;
+  const auto opt = kn::optimizer();
+  HYBRID_RETURN_IF_ERROR(launch(opt[1], (unsigned)optimBlockCount_, 1, 1, 0, &a));
+  HYBRID_RETURN_IF_ERROR(launch(opt[2], 1, 1, 1, 0, &a));
+  HYBRID_RETURN_IF_ERROR(launch(opt[0], (unsigned)optimBlockCount_, 1, 1, 0, &a));
+  float norm = 0;
+  HYB_CUDA(cuMemcpyDtoHAsync(&norm, optimScalars_.p + 4, 4, stream_));
+  HYB_CUDA(cuStreamSynchronize(stream_));
+  accumulated_ = 0;
+  return (double)norm;
+}
+
+Status CudaSession::downloadWeights(std::vector<std::vector<float>> *weights) {
+  HYB_CUDA(cuStreamSynchronize(stream_));
+  weights->assign(weights_.size(), {});
+  for (size_t i = 0; i < weights_.size(); ++i) {
+    std::vector<float> &w = (*weights)[i];
+    w.resize(model_.weight((int)i).size());
+    CUdeviceptr src = weightBf16_[i] ? master_[i].p : weights_[i].p;
+    HYB_CUDA(cuMemcpyDtoH(w.data(), src, w.size() * 4));
+  }
+  return Status();
+}
+
+Status CudaSession::downloadMoments(std::vector<std::vector<float>> *m,
+                                    std::vector<std::vector<float>> *v) {
+  HYBRID_RETURN_IF_ERROR(initTrain());
+  HYB_CUDA(cuStreamSynchronize(stream_));
+  m->assign(weights_.size(), {});
+  v->assign(weights_.size(), {});
+  for (const GradSlot &g : gradSlots(*train_, *trainView_, weights_.size())) {
+    (*m)[g.weight].resize(g.n);
+    (*v)[g.weight].resize(g.n);
+    HYB_CUDA(cuMemcpyDtoH((*m)[g.weight].data(), momentM_.p + g.offset, g.n * 4));
+    HYB_CUDA(cuMemcpyDtoH((*v)[g.weight].data(), momentV_.p + g.offset, g.n * 4));
+  }
+  return Status();
+}
+
+Status CudaSession::uploadMoments(const std::vector<std::vector<float>> &m,
+                                  const std::vector<std::vector<float>> &v) {
+  HYBRID_RETURN_IF_ERROR(initTrain());
+  for (const GradSlot &g : gradSlots(*train_, *trainView_, weights_.size())) {
+    if ((size_t)g.weight >= m.size() || (int64_t)m[g.weight].size() != g.n ||
+        (size_t)g.weight >= v.size() || (int64_t)v[g.weight].size() != g.n)
+      return HYBRID_ERROR("optimizer state: weight ", g.weight, " has ", g.n,
+                          " elements; the moments given do not match");
+    HYB_CUDA(cuMemcpyHtoD(momentM_.p + g.offset, m[g.weight].data(), g.n * 4));
+    HYB_CUDA(cuMemcpyHtoD(momentV_.p + g.offset, v[g.weight].data(), g.n * 4));
+  }
+  return Status();
+}
+
+/// The DeviceTrainer of a CUDA session.
+class CudaTrainer : public DeviceTrainer {
+public:
+  explicit CudaTrainer(std::unique_ptr<CudaSession> s) : s_(std::move(s)) {}
+  StatusOr<double> step(const int32_t *ids, const int32_t *labels, int64_t seq,
+                        bool accumulate) override {
+    return s_->trainStep(ids, labels, seq, true, accumulate);
+  }
+  StatusOr<double> evalLoss(const int32_t *ids, const int32_t *labels, int64_t seq) override {
+    return s_->trainStep(ids, labels, seq, false, false);
+  }
+  Status gradients(std::vector<std::vector<float>> *g) override {
+    return s_->downloadGradients(g);
+  }
+  StatusOr<double> update(const DeviceAdamW &u) override { return s_->adamwStep(u); }
+  Status weights(std::vector<std::vector<float>> *w) override { return s_->downloadWeights(w); }
+  Status moments(std::vector<std::vector<float>> *m, std::vector<std::vector<float>> *v) override {
+    return s_->downloadMoments(m, v);
+  }
+  Status setMoments(const std::vector<std::vector<float>> &m,
+                    const std::vector<std::vector<float>> &v) override {
+    return s_->uploadMoments(m, v);
+  }
+  std::string deviceName() const override { return s_->deviceName(); }
+  double deviceBytes() const override { return s_->trainDeviceBytes(); }
+
+private:
+  std::unique_ptr<CudaSession> s_;
+};
+
+} // namespace cudart
+
+StatusOr<std::unique_ptr<DeviceTrainer>> createCudaTrainer(const Model &model, int64_t batch) {
+  if (batch <= 0)
+    return HYBRID_ERROR("batch must be positive, got ", batch);
+  auto s = std::make_unique<cudart::CudaSession>(model, batch);
+  HYBRID_RETURN_IF_ERROR(s->init());
+  HYBRID_RETURN_IF_ERROR(s->initTrain());
+  return std::unique_ptr<DeviceTrainer>(new cudart::CudaTrainer(std::move(s)));
+}
+
+} // namespace hybrid
