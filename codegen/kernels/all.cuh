@@ -11,3 +11,4 @@
 #include "scan.cuh"
 #include "ssd_chunk.cuh"
 #include "ssd_chunk_bwd.cuh"
+#include "train.cuh"
