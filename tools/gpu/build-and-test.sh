@@ -7,7 +7,10 @@
 #   2. tests/gpu/gpu_tests.sh with the binaries built there;
 #   3. with KERNELS=1: tests/gpu/kernels (prefill kernels vs host references,
 #      micro-benchmarks);
-#   4. with BENCH=1: hybrid-run bench of the four models/perf models.
+#   4. with BENCH=1: hybrid-run bench of the four models/perf models;
+#   5. tests/gpu/train_tests.sh (TRAIN=0 skips it); with TRAIN_BENCH=1
+#      hybrid-run train-bench of inter-1:5 and intra at B8 L2048 and the
+#      peer's training step (tools/gpu/peer_train.py) in the same call.
 # Logs and JSON go to $OUT (or ./gpu-out).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,6 +35,10 @@ fi
 rc=0
 bash "$ROOT/tests/gpu/gpu_tests.sh" "$BIN" "$ROOT/.carry/hyb" 2>&1 | tee "$OUTDIR/gpu-tests.log"
 rc=${PIPESTATUS[0]}
+if [ "${TRAIN:-1}" = 1 ]; then  # training on the GPU vs the CPU reference
+  bash "$ROOT/tests/gpu/train_tests.sh" "$BIN" "$ROOT/.carry/hyb" 2>&1 | tee "$OUTDIR/train-tests.log"
+  [ "${PIPESTATUS[0]}" = 0 ] || rc=1
+fi
 if [ "${KERNELS:-0}" = 1 ]; then  # the prefill kernels vs host references, and their timings
   bash "$ROOT/tests/gpu/kernels/build-and-run.sh" 2>&1 | tee "$OUTDIR/kernels.log"
   [ "${PIPESTATUS[0]}" = 0 ] || rc=1
@@ -46,6 +53,14 @@ if [ "${BENCH:-0}" = 1 ]; then
     fi
   done
   cat /tmp/bench-*.json > "$OUTDIR/bench.jsonl" 2>/dev/null
+fi
+if [ "${TRAIN_BENCH:-0}" = 1 ]; then  # training steps at B8 L2048 and the peer's, same call
+  for m in inter-1to5 intra; do
+    "$BIN/hybrid-run" train-bench "$ROOT/.carry/hyb/perf-$m-train.hyb" --batch 8 --seq 2048 \
+      --steps 5 --warmup 2 --json "/tmp/train-bench-$m.json" 2>&1 | tee -a "$OUTDIR/train-bench.log"
+  done
+  cat /tmp/train-bench-*.json > "$OUTDIR/train-bench.jsonl" 2>/dev/null
+  PYTHONUNBUFFERED=1 python3 "$ROOT/tools/gpu/peer_train.py" --out "$OUTDIR" 2>&1 | grep -v Warning | tee "$OUTDIR/peer-train.log"
 fi
 if [ "${PEER:-0}" = 1 ]; then  # the PyTorch peer, same call, same card
   PYTHONUNBUFFERED=1 python3 "$ROOT/tools/gpu/peer_subset.py" --out "$OUTDIR" 2>&1 | grep -v Warning | tee "$OUTDIR/peer.log"

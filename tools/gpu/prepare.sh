@@ -31,5 +31,16 @@ done
 for m in inter-1to5 intra mamba2 transformer; do
   "$H" compile "$ROOT/models/perf/$m.mlir" --target cuda -o "$C/hyb/perf-$m.hyb"
 done
-rm -f "$C"/hyb/*.mlir
+# Training artifacts (train_step + its backward kernels): the tiny model, the
+# e2e families whose ops all have a CUDA backward, inter-1:5 and intra.
+"$H" compile "$ROOT/models/tiny.mlir" --train --target cuda -o "$C/hyb/tiny-train.hyb"
+for m in transformer mamba2 inter intra_diff intra_concat; do
+  "$H" compile "$ROOT/tests/lit/e2e/Inputs/families.mlir" --model $m --train --target cuda \
+    -o "$C/hyb/fam-$m-train.hyb" 2> "$C/hyb/fam-$m-train.err" && rm -f "$C/hyb/fam-$m-train.err" ||
+    echo "note: fam-$m has no GPU training artifact: $(tail -1 "$C/hyb/fam-$m-train.err")"
+done
+for m in inter-1to5 intra; do
+  "$H" compile "$ROOT/models/perf/$m.mlir" --train --target cuda -o "$C/hyb/perf-$m-train.hyb"
+done
+rm -f "$C"/hyb/*.mlir "$C"/hyb/*.err
 du -sh "$C"
