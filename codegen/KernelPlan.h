@@ -173,6 +173,101 @@ inline KernelInst ssdChunkTrain(int64_t n, int ps) {
   return {"hyb_ssd_chunk_train_n" + s(n) + "_p" + s(ps), "ScanArgs",
           "hyb::ssd_chunk_kernel<" + s(n) + ", " + s(ps) + ", float, float, float, true>", 256, 2};
 }
+// --- Mamba-2 backward (mamba_bwd.cuh, ssd_chunk_bwd.cuh) ---
+inline int gatedNormBwdThreads(int64_t d) {
+  int t = (int)((d + 15) / 16 + 31) / 32 * 32;
+  return std::min(1024, std::max(256, t));
+}
+inline KernelInst gatedNormBwd(int64_t d, int64_t g, bool nbg, bool zF32) {
+  int t = gatedNormBwdThreads(d);
+  return {"hyb_gnorm_bwd_" + s(d) + "_g" + s(g) + (nbg ? "_nbg_" : "_") + tn(zF32),
+          "GatedNormGradArgs",
+          "hyb::gated_norm_bwd_kernel<" + s(d) + ", " + s(g) + ", " + (nbg ? "true" : "false") +
+              ", " + s(t) + ", " + ty(zF32) + ">",
+          t};
+}
+inline KernelInst dtBwd(bool rawF32) {
+  return {std::string("hyb_dt_bwd_") + tn(rawF32), "DtGradArgs",
+          std::string("hyb::dt_bwd_kernel<") + ty(rawF32) + ", 256>", 256};
+}
+/// v channels per lane: 4, 2 or 1 by the alignment of the rows (chosen at run time).
+inline KernelInst convSiluBwd(int64_t k, int v, bool xF32) {
+  return {"hyb_conv_bwd_k" + s(k) + "_v" + s(v) + "_" + tn(xF32), "ConvGradArgs",
+          "hyb::conv_silu_bwd_kernel<" + s(k) + ", " + s(v) + ", " + ty(xF32) + ">", 256};
+}
+inline KernelInst colReduce(int v) {
+  return {"hyb_col_reduce_v" + s(v), "ColReduceArgs", "hyb::col_reduce_kernel<" + s(v) + ">", 256};
+}
+inline KernelInst ssdChunkBwd(int64_t n, int64_t p) {
+  return {"hyb_ssd_chunk_bwd_n" + s(n) + "_p" + s(p), "ScanGradArgs",
+          "hyb::ssd_chunk_bwd_kernel<" + s(n) + ", " + s(p) + ">", 256};
+}
+
+// --- Norm, SwiGLU, embedding, loss backward (rows_bwd.cuh) ---
+inline int rmsNormBwdThreads(int64_t d) {
+  int v = d % 4 == 0 ? 4 : d % 2 == 0 ? 2 : 1;
+  return (int)std::min<int64_t>(1024, std::max<int64_t>(32, (d / v / 2 + 31) / 32 * 32));
+}
+inline KernelInst rmsnormBwd(int64_t d, bool xF32) {
+  int t = rmsNormBwdThreads(d);
+  return {"hyb_rmsnorm_bwd_" + s(d) + "_" + tn(xF32), "RmsNormBwdArgs",
+          "hyb::rmsnorm_bwd_kernel<" + s(d) + ", " + s(t) + ", " + ty(xF32) + ">", t};
+}
+inline KernelInst rowsColsum() {
+  return {"hyb_rows_colsum", "RowsColSumArgs", "hyb::rows_colsum_kernel<1024>", 1024};
+}
+inline KernelInst swigluBwd(bool gF32, int vec) {
+  return {"hyb_swiglu_bwd_" + std::string(tn(gF32)) + "_v" + s(vec), "SwigluBwdArgs",
+          "hyb::swiglu_bwd_kernel<" + std::string(ty(gF32)) + ", " + s(vec) + ">", 256};
+}
+inline int embBwdThreads(int64_t d) {
+  int v = d % 4 == 0 ? 4 : d % 2 == 0 ? 2 : 1;
+  return (int)std::min<int64_t>(1024, std::max<int64_t>(32, (d / v + 31) / 32 * 32));
+}
+/// The embedding backward's six launches, in order.
+inline std::vector<KernelInst> embeddingBwd(int64_t d) {
+  int t = embBwdThreads(d);
+  return {{"hyb_emb_bwd_count", "EmbeddingBwdArgs", "hyb::emb_bwd_count_kernel", 256},
+          {"hyb_emb_bwd_scan", "EmbeddingBwdArgs", "hyb::emb_bwd_scan_kernel<1024>", 1024},
+          {"hyb_emb_bwd_scatter", "EmbeddingBwdArgs", "hyb::emb_bwd_scatter_kernel", 256},
+          {"hyb_emb_bwd_rank", "EmbeddingBwdArgs", "hyb::emb_bwd_rank_kernel", 256},
+          {"hyb_emb_bwd_chunk_" + s(d), "EmbeddingBwdArgs",
+           "hyb::emb_bwd_chunk_kernel<" + s(d) + ", " + s(t) + ">", t},
+          {"hyb_emb_bwd_finish_" + s(d), "EmbeddingBwdArgs",
+           "hyb::emb_bwd_finish_kernel<" + s(d) + ", " + s(t) + ">", t}};
+}
+/// Cross entropy over a row of V logits held in registers (<= 64 a thread).
+inline int ceRowsThreads(int64_t v) {
+  int vec = v % 4 == 0 ? 4 : v % 2 == 0 ? 2 : 1;
+  int64_t nv = v / vec;
+  int t = 32;
+  while (t < 1024 && (nv + t - 1) / t * vec > 16)
+    t *= 2;
+  return t;
+}
+inline KernelInst ceRows(int64_t v) {
+  int vec = v % 4 == 0 ? 4 : v % 2 == 0 ? 2 : 1, t = ceRowsThreads(v);
+  if ((v / vec + t - 1) / t * vec > 64)
+    return {"hyb_ce_rows_any", "CeRowsArgs", "hyb::ce_rows_any_kernel<512, 1>", 512};
+  return {"hyb_ce_rows_" + s(v), "CeRowsArgs",
+          "hyb::ce_rows_kernel<" + s(v) + ", " + s(t) + ", " + s(vec) + ">", t};
+}
+inline KernelInst ceGradScale() {
+  return {"hyb_ce_grad_scale", "CeLossArgs", "hyb::ce_grad_scale_kernel<1024>", 1024};
+}
+inline KernelInst ceLossMean() {
+  return {"hyb_ce_loss_mean", "CeLossArgs", "hyb::ce_loss_mean_kernel<1024>", 1024};
+}
+inline KernelInst branchCombineBwd(int64_t da, int64_t db, int64_t ga, int64_t gb, int mode) {
+  int t = rowThreads(std::max(da, db));
+  return {"hyb_branch_combine_bwd_" + s(da) + "_" + s(db) + "_g" + s(ga) + "_" + s(gb) + "_m" +
+              s(mode),
+          "BranchCombineBwdArgs",
+          "hyb::branch_combine_bwd_kernel<" + s(da) + ", " + s(db) + ", " + s(ga) + ", " + s(gb) +
+              ", " + s(mode) + ", " + s(t) + ">",
+          t};
+}
+
 /// AdamW and the global gradient norm (optim.cuh), one set per artifact with train_step.
 inline std::vector<KernelInst> optimizer() {
   return {{"hyb_adamw", "OptimArgs", "hyb::adamw_kernel", 256},
@@ -359,6 +454,7 @@ inline bool trainKernelsFor(const ProgramView &pv, const hyb::Instr &in,
                             std::vector<KernelInst> &out, std::string &why) {
   const std::string op = in.op()->str();
   const std::string base = ProgramView::isGrad(op) ? op.substr(0, op.size() - 5) : op;
+  InstrAttrs at{in};
   auto input = [&](size_t i) { return i < in.inputs()->size() ? in.inputs()->Get(i) : -1; };
   auto refuse = [&](const std::string &m) {
     why = "no CUDA backward for op '" + op + "': " + m;
@@ -394,6 +490,77 @@ inline bool trainKernelsFor(const ProgramView &pv, const hyb::Instr &in,
   }
   if (base == "linear_sum")
     return true;
+  if (base == "rmsnorm" || base == "add_rmsnorm") {
+    // rmsnorm: x, w, out, dout; add_rmsnorm: a, b, w, sum, normed, dsum, dnormed.
+    const bool add = base == "add_rmsnorm";
+    int64_t d = pv.last(input(0));
+    if (d > 16384)
+      return refuse("row width " + std::to_string(d) + " > 16384");
+    out.push_back(kn::rmsnormBwd(d, pv.isF32(input(add ? 3 : 0))));
+    out.push_back(kn::rowsColsum());
+    return true;
+  }
+  if (base == "swiglu_linear") {
+    if (nOut != 3)
+      return refuse("biases (not implemented on the GPU yet)");
+    int64_t f = pv.shape(input(1))[0];
+    out.push_back(kn::swigluBwd(false, f % 4 == 0 ? 4 : f % 2 == 0 ? 2 : 1));
+    return true;
+  }
+  if (base == "embedding") {
+    for (KernelInst &k : kn::embeddingBwd(pv.shape(input(0)).back()))
+      out.push_back(k);
+    return true;
+  }
+  if (op == "lm_head_loss" || base == "lm_head_loss") {
+    out.push_back(kn::ceRows(pv.shape(input(1))[0]));
+    out.push_back(kn::ceGradScale());
+    out.push_back(kn::ceLossMean());
+    return true;
+  }
+  if (base == "branch_combine") {
+    int64_t da = pv.last(input(0)), db = pv.last(input(1));
+    bool group = at.str("norm") == "group";
+    int mode = combineMode(at.str("mode"));
+    if (mode < 0 || (mode != 3 && da != db) || da + db > 12288 || pv.isF32(input(0)) ||
+        pv.isF32(input(1)))
+      return refuse("mode '" + at.str("mode") + "' on widths " + std::to_string(da) + ", " +
+                    std::to_string(db));
+    out.push_back(kn::branchCombineBwd(da, db, group ? at.i("groups_a", 1) : 0,
+                                       group ? at.i("groups_b", 1) : 0, mode));
+    out.push_back(kn::rowsColsum());
+    return true;
+  }
+  if (base == "mamba2_core") {
+    // Forward operands: parts (zxbcdt, or z, xBC, dt), conv weight, conv bias,
+    // dt_bias, A_log, D, norm weight; the same checks as the forward's.
+    const size_t nParts = nOut - 6;
+    int64_t n = at.i("state", 0), hp = at.i("head_dim", 0), heads = at.i("heads", 0);
+    int64_t inner = heads * hp, ng = at.i("norm_groups", 1);
+    int64_t k = pv.shape(input(nParts)).back();
+    if (input(nParts + 5) < 0)
+      return refuse("mamba2_core without a norm weight");
+    if (!kn::ssdChunkSupports(n, hp))
+      return refuse("state and head dim must be multiples of 16 (the chunked scan)");
+    if (k < 1 || k > 8 || ng <= 0 || inner % ng || inner > 12288)
+      return refuse("conv width " + std::to_string(k) + ", gated norm width " +
+                    std::to_string(inner));
+    bool zf = pv.isF32(input(0)), xf = pv.isF32(input(nParts == 1 ? 0 : 1)),
+         df = pv.isF32(input(nParts == 1 ? 0 : 2));
+    out.push_back(kn::convPrefill(k, true, xf));
+    out.push_back(kn::conv(k, 1, true, xf));
+    out.push_back(kn::dtForward(df));
+    out.push_back(kn::ssdChunkTrain(n, kn::ssdChunkSliceWide(hp)));
+    out.push_back(kn::ssdChunkTrain(n, 16));
+    out.push_back(kn::gatedNormBwd(inner, ng, at.i("norm_before_gate", 0) != 0, zf));
+    out.push_back(kn::ssdChunkBwd(n, hp));
+    out.push_back(kn::dtBwd(df));
+    for (int v : {1, 2, 4})
+      out.push_back(kn::convSiluBwd(k, v, xf));
+    out.push_back(kn::colReduce(1));
+    out.push_back(kn::colReduce(4));
+    return true;
+  }
   return refuse("not registered in codegen/KernelPlan.h");
 }
 

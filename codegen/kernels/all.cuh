@@ -11,4 +11,6 @@
 #include "scan.cuh"
 #include "ssd_chunk.cuh"
 #include "ssd_chunk_bwd.cuh"
+#include "mamba_bwd.cuh"
+#include "rows_bwd.cuh"
 #include "train.cuh"

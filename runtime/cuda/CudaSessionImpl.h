@@ -12,6 +12,8 @@
 
 #include "codegen/KernelPlan.h"
 #include "codegen/kernels/KernelArgs.h"
+#include "codegen/kernels/MambaBwdArgs.h"
+#include "codegen/kernels/RowsBwdArgs.h"
 #include "codegen/kernels/TrainArgs.h"
 
 #include <cublasLt.h>
@@ -82,6 +84,7 @@ struct Device {
   CUdevice dev = 0;
   CUcontext ctx = nullptr;
   std::string name;
+  int sms = 132;  // streaming multiprocessors (grid sizes of one resident wave)
   static StatusOr<Device *> get() {
     static Device d;
     static Status init = d.init();
@@ -106,6 +109,7 @@ struct Device {
     char buf[256] = {0};
     HYB_CUDA(cuDeviceGetName(buf, sizeof buf, dev));
     name = buf;
+    HYB_CUDA(cuDeviceGetAttribute(&sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev));
     HYB_CUDA(cuDevicePrimaryCtxRetain(&ctx, dev));
     return Status();
   }
@@ -238,6 +242,9 @@ private:
   Status launchTrainOp(const hyb::Program &p, const ProgramView &pv, const hyb::Instr &in,
                        int64_t seq, Workspace &ws);
   int64_t trainScratchBytes(int64_t B, int64_t L) const;
+  Status mamba2CoreGrad(const hyb::Program &p, const ProgramView &pv, const hyb::Instr &in,
+                        int64_t seq, Workspace &ws);
+  Status ssdBackward(const ::hyb::ScanGradArgs &a, int64_t N);
   /// C[m, n] (col-major, ldc) = alpha * op(A) op(B) + beta * C; A, B bf16.
   Status gemmEx(bool transA, bool transB, int64_t m, int64_t n, int64_t k, CUdeviceptr A,
                 int64_t lda, CUdeviceptr B, int64_t ldb, CUdeviceptr C, int64_t ldc, float alpha,
@@ -290,6 +297,7 @@ private:
   Workspace trainWs_;
   std::vector<DevBuf> master_;        // fp32 master copies of the bf16-stored weights
   DevBuf gradAcc_, momentM_, momentV_;  // fp32, laid out as the fixed arena's gradients
+  DevBuf embCounts_;  // the embedding backward's per-id counts: zero between launches
   DevBuf zeroPos_, optimTable_, optimBlocks_, optimPartial_, optimScalars_;
   int64_t optimBlockCount_ = 0, adamT_ = 0;
   int accumulated_ = 0;               // micro-batches in gradAcc_
