@@ -198,9 +198,25 @@ inline KernelInst convSiluBwd(int64_t k, int v, bool xF32) {
 inline KernelInst colReduce(int v) {
   return {"hyb_col_reduce_v" + s(v), "ColReduceArgs", "hyb::col_reduce_kernel<" + s(v) + ">", 256};
 }
-inline KernelInst ssdChunkBwd(int64_t n, int64_t p) {
-  return {"hyb_ssd_chunk_bwd_n" + s(n) + "_p" + s(p), "ScanGradArgs",
-          "hyb::ssd_chunk_bwd_kernel<" + s(n) + ", " + s(p) + ">", 256};
+/// The scan backward (ssd_chunk_bwd.cuh) for state and head dims that are
+/// multiples of 32: state pass, chunk pass (hds: 2 buffers, 202 KB of shared
+/// memory at N128 P64; 1 where the device has less), parameter pass.
+inline bool ssdChunkBwdFast(int64_t n, int64_t p) { return n % 32 == 0 && p % 32 == 0; }
+inline std::vector<KernelInst> ssdChunkBwd(int64_t n, int64_t p) {
+  std::string np = s(n) + ", " + s(p);
+  return {{"hyb_ssd_bwd_state_n" + s(n) + "_p" + s(p), "ScanGradArgs",
+           "hyb::ssd_chunk_bwd_state_kernel<" + np + ", 32>", 256, 4},
+          {"hyb_ssd_bwd_chunk_n" + s(n) + "_p" + s(p), "ScanGradArgs",
+           "hyb::ssd_chunk_bwd_chunk_kernel<" + np + ", 2>", 256, 1},
+          {"hyb_ssd_bwd_chunk1_n" + s(n) + "_p" + s(p), "ScanGradArgs",
+           "hyb::ssd_chunk_bwd_chunk_kernel<" + np + ", 1>", 256, 1},
+          {"hyb_ssd_bwd_param_n" + s(n) + "_p" + s(p), "ScanGradArgs",
+           "hyb::ssd_chunk_bwd_param_kernel<" + np + ">", 256}};
+}
+/// Any state / head dim (ssd_chunk_bwd_simple.cuh; atomics into zeroed outputs).
+inline KernelInst ssdChunkBwdSimple(int64_t n, int64_t p) {
+  return {"hyb_ssd_bwd_simple_n" + s(n) + "_p" + s(p), "ScanGradArgs",
+          "hyb::ssd_chunk_bwd_simple_kernel<" + s(n) + ", " + s(p) + ">", 256};
 }
 
 // --- Norm, SwiGLU, embedding, loss backward (rows_bwd.cuh) ---
@@ -553,7 +569,11 @@ inline bool trainKernelsFor(const ProgramView &pv, const hyb::Instr &in,
     out.push_back(kn::ssdChunkTrain(n, kn::ssdChunkSliceWide(hp)));
     out.push_back(kn::ssdChunkTrain(n, 16));
     out.push_back(kn::gatedNormBwd(inner, ng, at.i("norm_before_gate", 0) != 0, zf));
-    out.push_back(kn::ssdChunkBwd(n, hp));
+    if (kn::ssdChunkBwdFast(n, hp))
+      for (KernelInst &k : kn::ssdChunkBwd(n, hp))
+        out.push_back(k);
+    else
+      out.push_back(kn::ssdChunkBwdSimple(n, hp));
     out.push_back(kn::dtBwd(df));
     for (int v : {1, 2, 4})
       out.push_back(kn::convSiluBwd(k, v, xf));

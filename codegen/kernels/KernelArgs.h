@@ -109,6 +109,8 @@ constexpr int ssdChunkSmemBytes(int n, int ps) {
 }
 
 /// Gradients of the scan by chunks (ssd_chunk_bwd.cuh, training): fp32.
+/// Three launches (state, chunk, param passes); every output is overwritten
+/// (nothing to zero), no float atomics. ldx, ldbc multiples of 4 (16-byte copies).
 struct ScanGradArgs {
   const float *x, *dt;  // x [T, ldx] (head h at column h * P), dt [T, lddt] (after softplus)
   const float *bm, *cm; // [T, ldbc] (group g at column g * N)
@@ -117,13 +119,24 @@ struct ScanGradArgs {
   const float *chunkStates;   // [B, H, ceil(L / ssdChunkLen), P, N]: state entering each chunk
   float *dx;                  // [T, H * P]
   float *ddt;                 // [T, lddt]
-  float *dbm, *dcm;           // [T, ldbc], zeroed by the caller (atomics over heads)
-  float *daLog, *dd;          // [H], zeroed by the caller (atomics over batch rows); dd null with d
+  float *dbm, *dcm;           // [T, ldbc] (group columns written, summed over its heads)
+  float *daLog, *dd;          // [H]; dd null with d
+  float *dStates;             // scratch [B, H, nChunks, P, N]: state pass -> chunk pass
+  float *paramPart;           // scratch [2, H, B * nChunks]: chunk pass -> param pass
   int B, L, H, P, G, ldx, lddt, ldbc;
 };
-constexpr int ssdChunkBwdSmemBytes(int n, int p) {
+/// Dynamic shared memory of ssd_chunk_bwd_simple_kernel<N, P>.
+constexpr int ssdChunkBwdSimpleSmemBytes(int n, int p) {
   return 4 * (2 * ssdChunkLen * n + 2 * p * n + 4 * ssdChunkLen * p +
               3 * ssdChunkLen * ssdChunkLen + 6 * ssdChunkLen + 36);
+}
+/// Dynamic shared memory of the backward's pass 0 (state: p = the channel
+/// slice PS), 1 (chunk: p = P; hdStages h, dh' buffers) and 2 (param: none).
+constexpr int ssdChunkBwdSmemBytes(int pass, int n, int p, int hdStages = 2) {
+  return pass == 0   ? 4 * 2 * ssdChunkLen * (p + n)
+         : pass == 1 ? 4 * (2 * ssdChunkLen * n + 2 * ssdChunkLen * ssdChunkLen +
+                            4 * ssdChunkLen * p + hdStages * 2 * p * n + 14 * ssdChunkLen + 16)
+                     : 0;
 }
 
 /// Tokens per thread of the prefill conv (conv_prefill_kernel).
@@ -178,6 +191,7 @@ struct AttnArgs {
   int splits;
   float *part;   // [B * L * Hq][splits][Dh + 2]
   int *counter;  // [B * L * Hq]
+  float *lse;  // [B, Hq, L] natural-log sum of exp(scale*s) per query row, or null
 };
 
 /// Decode GEMV: out[t, n] (ldo) = alpha * x[t, :] (ldx) . w[n, :] + beta * out;

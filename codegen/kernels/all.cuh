@@ -11,6 +11,7 @@
 #include "scan.cuh"
 #include "ssd_chunk.cuh"
 #include "ssd_chunk_bwd.cuh"
+#include "ssd_chunk_bwd_simple.cuh"
 #include "mamba_bwd.cuh"
 #include "rows_bwd.cuh"
 #include "train.cuh"

@@ -35,6 +35,9 @@
 //     B-fragments by ldmatrix.x4.trans;
 //   - query tiles run in reverse order (blockIdx.x 0 = the last, longest
 //     tile) so the short tiles form the tail of the grid.
+//   - optional log-sum-exp (AttnArgs::lse, for the backward): one fp32 per
+//     query row, [B, Hq, L], natural log of sum_j exp(scale * q.k_j); a
+//     null pointer skips it (one uniform branch after the main loop).
 // Measured on an H100 (docs/perf/attention-prefill.md): B8 L2048 Hq16 Hkv4
 // Dh64 in 0.294 ms (234 TFLOP/s; cuDNN 0.210 ms), 13x the CUDA-core kernel.
 //===----------------------------------------------------------------------===//
@@ -388,7 +391,10 @@ __device__ __forceinline__ void attnPrefillMma(const AttnArgs &a) {
     }
   }
 
-  // O / l, bf16, 32-bit stores; rows >= L are not stored.
+  // O / l, bf16, 32-bit stores; rows >= L are not stored. With a.lse, lane
+  // t = 0 of each row also stores lse = ln 2 * (m c + log2 l) (the natural
+  // log of the row's sum of exp(scale * s)); +inf for a row with no key.
+  float *lseOut = a.lse ? a.lse + ((int64_t)b * a.Hq + h) * L : nullptr;
 #pragma unroll
   for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
@@ -398,6 +404,8 @@ __device__ __forceinline__ void attnPrefillMma(const AttnArgs &a) {
       l += __shfl_xor_sync(0xffffffffu, l, 2);
       const float inv = l > 0.f ? 1.f / l : 0.f;
       const int r = wl0 + 16 * mt + g + 8 * i;
+      if (lseOut && t == 0 && r < L)
+        lseOut[r] = l > 0.f ? fmaf(mRow[mt][i], c, log2f(l)) * 0.6931471805599453f : INFINITY;
       if (r < L) {
         bf16_t *orow = a.out + (((int64_t)b * L + r) * a.Hq + h) * Dh + 2 * t;
 #pragma unroll

@@ -85,6 +85,7 @@ struct Device {
   CUcontext ctx = nullptr;
   std::string name;
   int sms = 132;  // streaming multiprocessors (grid sizes of one resident wave)
+  int smemOptin = 48 * 1024;  // dynamic shared memory a block may opt into
   static StatusOr<Device *> get() {
     static Device d;
     static Status init = d.init();
@@ -110,6 +111,8 @@ struct Device {
     HYB_CUDA(cuDeviceGetName(buf, sizeof buf, dev));
     name = buf;
     HYB_CUDA(cuDeviceGetAttribute(&sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev));
+    HYB_CUDA(cuDeviceGetAttribute(&smemOptin,
+                                  CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, dev));
     HYB_CUDA(cuDevicePrimaryCtxRetain(&ctx, dev));
     return Status();
   }

@@ -64,9 +64,19 @@ Status CudaSession::initTrain() {
   }
   for (auto &[name, f] : fns_) {
     int n = 0, ps = 0;
+    int bytes = 0;
     if (std::sscanf(name.c_str(), "hyb_ssd_chunk_train_n%d_p%d", &n, &ps) == 2)
-      HYB_CUDA(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                  ::hyb::ssdChunkSmemBytes(n, ps)));
+      bytes = ::hyb::ssdChunkSmemBytes(n, ps);
+    else if (std::sscanf(name.c_str(), "hyb_ssd_bwd_state_n%d_p%d", &n, &ps) == 2)
+      bytes = ::hyb::ssdChunkBwdSmemBytes(0, n, 32);
+    else if (std::sscanf(name.c_str(), "hyb_ssd_bwd_chunk_n%d_p%d", &n, &ps) == 2)
+      bytes = ::hyb::ssdChunkBwdSmemBytes(1, n, ps, 2);
+    else if (std::sscanf(name.c_str(), "hyb_ssd_bwd_chunk1_n%d_p%d", &n, &ps) == 2)
+      bytes = ::hyb::ssdChunkBwdSmemBytes(1, n, ps, 1);
+    else if (std::sscanf(name.c_str(), "hyb_ssd_bwd_simple_n%d_p%d", &n, &ps) == 2)
+      bytes = ::hyb::ssdChunkBwdSimpleSmemBytes(n, ps);
+    if (bytes > 48 * 1024 && bytes <= dev_->smemOptin)
+      HYB_CUDA(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes));
   }
   // fp32 masters of the weights the GEMMs read in bf16 (the others are fp32
   // already and are updated in place).
@@ -122,7 +132,8 @@ int64_t CudaSession::trainScratchBytes(int64_t B, int64_t L) const {
       need = align256(T * convDim * 4) * 2          // act, dact
              + align256(T * inner * 4) * 3          // y, dy, dx
              + align256(T * H * 4) * 2              // dt, ddt
-             + align256(B * H * nChunks * P * N * 4)  // chunk states
+             + align256(B * H * nChunks * P * N * 4) * 2  // chunk states, their gradients
+             + align256(2 * H * B * nChunks * 4)
              + align256(std::max<int64_t>(1024 * inner, 2048 * H) * 4)  // norm / dt partials
              + align256((int64_t)::hyb::convBwdPartials((int)B, (int)L) * convDim * (K + 1) * 4)
              + align256(4 * H * 4) + align256(4 * N * 4);
@@ -675,6 +686,8 @@ Status CudaSession::mamba2CoreGrad(const hyb::Program &p, const ProgramView &pv,
     a.chunkStates = cf32p(states);
     a.dx = f32p(dx), a.ddt = f32p(ddt), a.dbm = f32p(dact) + inner, a.dcm = f32p(dact) + inner + gn;
     a.daLog = f32p(dalog), a.dd = ddd ? f32p(ddd) : nullptr;
+    a.dStates = f32p(scratch.take(B * H * nChunks * P * N * 4));
+    a.paramPart = f32p(scratch.take(2 * H * B * nChunks * 4));
     a.B = (int)B, a.L = (int)L, a.H = (int)H, a.P = (int)P, a.G = (int)G;
     a.ldx = (int)convDim, a.lddt = (int)H, a.ldbc = (int)convDim;
     HYBRID_RETURN_IF_ERROR(ssdBackward(a, N));
@@ -719,8 +732,22 @@ Status CudaSession::mamba2CoreGrad(const hyb::Program &p, const ProgramView &pv,
 
 /// The chunked scan's backward (ssd_chunk_bwd.cuh).
 Status CudaSession::ssdBackward(const ::hyb::ScanGradArgs &a, int64_t N) {
-  (void)a, (void)N;
-  return HYBRID_ERROR("ssd backward: being rewritten");  // TODO(lead): wire the new kernels
+  const int64_t nChunks = (a.L + ::hyb::ssdChunkLen - 1) / ::hyb::ssdChunkLen;
+  auto aligned = [](const void *p, int ld) {
+    return reinterpret_cast<uintptr_t>(p) % 16 == 0 && ld % 4 == 0;
+  };
+  if (!kn::ssdChunkBwdFast(N, a.P) || !aligned(a.x, a.ldx) || !aligned(a.bm, a.ldbc) ||
+      !aligned(a.cm, a.ldbc))
+    return launch(kn::ssdChunkBwdSimple(N, a.P), (unsigned)a.H, (unsigned)a.B, 1,
+                  (size_t)::hyb::ssdChunkBwdSimpleSmemBytes((int)N, a.P), &a);
+  const auto ks = kn::ssdChunkBwd(N, a.P);
+  const bool hds2 = dev_->smemOptin >= ::hyb::ssdChunkBwdSmemBytes(1, (int)N, a.P, 2);
+  HYBRID_RETURN_IF_ERROR(launch(ks[0], (unsigned)(a.H * a.P / 32), (unsigned)a.B, 1,
+                                (size_t)::hyb::ssdChunkBwdSmemBytes(0, (int)N, 32), &a));
+  HYBRID_RETURN_IF_ERROR(launch(ks[hds2 ? 1 : 2], (unsigned)nChunks, (unsigned)a.B, (unsigned)a.G,
+                                (size_t)::hyb::ssdChunkBwdSmemBytes(1, (int)N, a.P, hds2 ? 2 : 1),
+                                &a));
+  return launch(ks[3], (unsigned)a.H, 1, 1, 0, &a);
 }
 
 namespace {

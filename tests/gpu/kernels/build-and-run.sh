@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/gpu/kernels/build-and-run.sh [NAME...] - builds each kernel check and
 # microbenchmark of this folder (NAME.cu: attn_prefill_bench, ssd_chunk_bench,
+# mamba_bwd_bench, rows_bwd_bench, attn_bwd_bench,
 # ssd_chunk_bwd_bench, adamw_bench; default all) into /tmp and runs it on the
 # GPU. Each compares a kernel against a host reference on random inputs, then
 # times it on the shapes of shared/PERFORMANCE.md (next to the kernel it
@@ -16,7 +17,7 @@ if ! command -v nvidia-smi > /dev/null 2>&1 || ! nvidia-smi -L > /dev/null 2>&1;
 fi
 if [ ! -x "$NVCC" ]; then echo "SKIP: no nvcc"; exit 77; fi
 names=("$@")
-[ ${#names[@]} = 0 ] && names=(attn_prefill_bench ssd_chunk_bench ssd_chunk_bwd_bench adamw_bench)
+[ ${#names[@]} = 0 ] && names=(attn_prefill_bench ssd_chunk_bench ssd_chunk_bwd_bench adamw_bench mamba_bwd_bench rows_bwd_bench attn_bwd_bench)
 rc=0
 for n in "${names[@]}"; do
   echo "== $n"
