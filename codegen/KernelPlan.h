@@ -17,6 +17,7 @@
 #ifndef HYBRID_CODEGEN_KERNELPLAN_H
 #define HYBRID_CODEGEN_KERNELPLAN_H
 
+#include "codegen/kernels/AttnBwdArgs.h"
 #include "runtime/hyb/hyb_generated.h"
 
 #include <algorithm>
@@ -284,6 +285,29 @@ inline KernelInst branchCombineBwd(int64_t da, int64_t db, int64_t ga, int64_t g
           t};
 }
 
+// --- Attention backward (attention_bwd.cuh): prep (D_i, dO in bf16), then
+// the dK/dV and dQ passes (tensor cores for head dims % 16 <= 128, else
+// CUDA cores), then the RoPE backward on dq and dk. ---
+inline std::vector<KernelInst> attnBwd(int64_t dh) {
+  std::string d = s(dh);
+  std::vector<KernelInst> ks = {
+      {"hyb_attn_bwd_prep_" + d, "AttnBwdArgs", "hyb::attn_bwd_prep_kernel<" + d + ">", 256},
+      {"hyb_rope_bwd_" + d, "RopeBwdArgs", "hyb::rope_bwd_kernel<" + d + ">",
+       ::hyb::ropeBwdThreads}};
+  if (dh % 16 == 0 && dh <= 128) {
+    ks.push_back({"hyb_attn_bwd_dkdv_mma_" + d, "AttnBwdArgs",
+                  "hyb::attn_bwd_dkdv_mma_kernel<" + d + ">", ::hyb::attnBwdDkdvThreads((int)dh)});
+    ks.push_back({"hyb_attn_bwd_dq_mma_" + d, "AttnBwdArgs",
+                  "hyb::attn_bwd_dq_mma_kernel<" + d + ">", ::hyb::attnBwdDqThreads((int)dh)});
+  } else {
+    ks.push_back({"hyb_attn_bwd_dkdv_" + d, "AttnBwdArgs", "hyb::attn_bwd_dkdv_kernel<" + d + ">",
+                  ::hyb::attnBwdFbThreads});
+    ks.push_back({"hyb_attn_bwd_dq_" + d, "AttnBwdArgs", "hyb::attn_bwd_dq_kernel<" + d + ">",
+                  ::hyb::attnBwdFbThreads});
+  }
+  return ks;
+}
+
 /// AdamW and the global gradient norm (optim.cuh), one set per artifact with train_step.
 inline std::vector<KernelInst> optimizer() {
   return {{"hyb_adamw", "OptimArgs", "hyb::adamw_kernel", 256},
@@ -545,6 +569,24 @@ inline bool trainKernelsFor(const ProgramView &pv, const hyb::Instr &in,
     out.push_back(kn::branchCombineBwd(da, db, group ? at.i("groups_a", 1) : 0,
                                        group ? at.i("groups_b", 1) : 0, mode));
     out.push_back(kn::rowsColsum());
+    return true;
+  }
+  if (base == "rope_attention") {  // q, k, v, o, do -> dq, dk, dv
+    auto q = pv.shape(input(0));
+    if (q.size() != 2)
+      return refuse("q must be [B, L, heads, head_dim]");
+    int64_t dh = q[1];
+    if (dh % 16 || dh > 128)
+      return refuse("head dim " + std::to_string(dh) +
+                    " (the backward needs the tensor-core forward's log-sum-exp: a multiple of "
+                    "16, <= 128)");
+    std::string st = at.str("scaling.type");
+    if (!st.empty() && st != "linear" && st != "llama3")
+      return refuse("rope scaling '" + st + "'");
+    out.push_back(kn::rope(dh));
+    out.push_back(kn::attnPrefill(dh));
+    for (KernelInst &k : kn::attnBwd(dh))
+      out.push_back(k);
     return true;
   }
   if (base == "mamba2_core") {

@@ -68,8 +68,12 @@ constexpr int attnBwdDkdvKeys(int dh) {  // keys per block: grid (ceil(L / this)
 }
 /// Dynamic shared memory: 2 buffers x (Q tile + dO tile (bf16, rows padded to
 /// dh + 8) + qt (lse2, D) pairs).
-constexpr int attnBwdDkdvSmemBytesFor(int dh, int qt) { return 2 * (2 * qt * (dh + 8) * 2 + qt * 8); }
-constexpr int attnBwdDkdvSmemBytes(int dh) { return attnBwdDkdvSmemBytesFor(dh, attnBwdDkdvCfg(dh).qt); }
+constexpr int attnBwdDkdvSmemBytesFor(int dh, int qt) {
+  return 2 * (2 * qt * (dh + 8) * 2 + qt * 8);
+}
+constexpr int attnBwdDkdvSmemBytes(int dh) {
+  return attnBwdDkdvSmemBytesFor(dh, attnBwdDkdvCfg(dh).qt);
+}
 
 /// Tensor-core dQ pass (attn_bwd_dq_mma_kernel<Dh>): warps of 16 * mt query
 /// rows; K / V tiles of kt keys (steps of kc keys).

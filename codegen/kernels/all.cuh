@@ -2,6 +2,7 @@
 #pragma once
 #include "attention.cuh"
 #include "attention_mma.cuh"
+#include "attention_bwd.cuh"
 #include "conv.cuh"
 #include "elementwise.cuh"
 #include "gemv.cuh"

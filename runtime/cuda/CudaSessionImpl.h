@@ -12,6 +12,7 @@
 
 #include "codegen/KernelPlan.h"
 #include "codegen/kernels/KernelArgs.h"
+#include "codegen/kernels/AttnBwdArgs.h"
 #include "codegen/kernels/MambaBwdArgs.h"
 #include "codegen/kernels/RowsBwdArgs.h"
 #include "codegen/kernels/TrainArgs.h"

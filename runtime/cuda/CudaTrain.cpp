@@ -75,6 +75,10 @@ Status CudaSession::initTrain() {
       bytes = ::hyb::ssdChunkBwdSmemBytes(1, n, ps, 1);
     else if (std::sscanf(name.c_str(), "hyb_ssd_bwd_simple_n%d_p%d", &n, &ps) == 2)
       bytes = ::hyb::ssdChunkBwdSimpleSmemBytes(n, ps);
+    else if (std::sscanf(name.c_str(), "hyb_attn_bwd_dkdv_mma_%d", &n) == 1)
+      bytes = ::hyb::attnBwdDkdvSmemBytes(n);
+    else if (std::sscanf(name.c_str(), "hyb_attn_bwd_dq_mma_%d", &n) == 1)
+      bytes = ::hyb::attnBwdDqSmemBytes(n);
     if (bytes > 48 * 1024 && bytes <= dev_->smemOptin)
       HYB_CUDA(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes));
   }
@@ -137,6 +141,11 @@ int64_t CudaSession::trainScratchBytes(int64_t B, int64_t L) const {
              + align256(std::max<int64_t>(1024 * inner, 2048 * H) * 4)  // norm / dt partials
              + align256((int64_t)::hyb::convBwdPartials((int)B, (int)L) * convDim * (K + 1) * 4)
              + align256(4 * H * 4) + align256(4 * N * 4);
+    } else if (op == "rope_attention.grad") {
+      const int64_t q = pv.numelTrailing(in0(0)), k = pv.numelTrailing(in0(1));
+      const int64_t hq = pv.shape(in0(0))[0];
+      need = align256(T * q * 2) * 3 + align256(T * k * 2) + align256(T * hq * 4) +
+             align256(T * hq * 8) + align256(T * q * 4) + align256(T * k * 4) * 2;
     } else if (op == "rmsnorm.grad" || op == "add_rmsnorm.grad" || op == "branch_combine.grad") {
       need = align256(4 * dev_->sms * 1024 * 4) * 2;  // per-block partial rows
     } else if (op == "swiglu_linear.grad") {
@@ -542,6 +551,73 @@ Status CudaSession::launchTrainOp(const hyb::Program &p, const ProgramView &pv,
       HYBRID_RETURN_IF_ERROR(launch(kn::rowsColsum(), (unsigned)((n + 31) / 32), 1, 1, 0, &c));
     }
     return Status();
+  }
+
+  if (op == "rope_attention.grad") {  // q, k, v, o, dout -> dq, dk, dv
+    Ref q = inRef(0), k = inRef(1), v = inRef(2), dout = inRef(4);
+    Ref dq = outRef(0), dk = outRef(1), dv = outRef(2);
+    const int64_t Hq = q.shape[2], Hkv = k.shape[2], Dh = q.shape[3];
+    if (!dout.p) {
+      for (int i = 0; i < 3; ++i)
+        HYBRID_RETURN_IF_ERROR(zero(outRef(i)));
+      return Status();
+    }
+    auto it = invFreq_.find(&in);
+    if (it == invFreq_.end())
+      return HYBRID_ERROR("rope frequencies of this instruction were not prepared");
+    auto bf = [](CUdeviceptr d) { return reinterpret_cast<::hyb::bf16_t *>(d); };
+    CUdeviceptr qs = scratch.take(T * Hq * Dh * 2), ks = scratch.take(T * Hkv * Dh * 2);
+    CUdeviceptr o2 = scratch.take(T * Hq * Dh * 2), lse = scratch.take(T * Hq * 4);
+    CUdeviceptr stats = scratch.take(T * Hq * 8), doBf = scratch.take(T * Hq * Dh * 2);
+    CUdeviceptr dqp = dq.p ? dq.p : scratch.take(T * Hq * Dh * 4);
+    CUdeviceptr dkp = dk.p ? dk.p : scratch.take(T * Hkv * Dh * 4);
+    CUdeviceptr dvp = dv.p ? dv.p : scratch.take(T * Hkv * Dh * 4);
+    // The forward again, with its log-sum-exp, on q and k rotated as it read them.
+    ::hyb::RopeArgs ra{};
+    ra.B = (int)B, ra.L = (int)L;
+    const int64_t rd = at.i("rotary_dim", 0) == 0 ? Dh : at.i("rotary_dim", 0);
+    ra.rd = (int)rd;
+    ra.pos = reinterpret_cast<const int32_t *>(zeroPos_.p);
+    ra.invFreq = f32p(it->second.p);
+    ra.job[0] = {bf(q.p), bf(qs), (int)Hq, (int)(Hq * Dh), (int)L, 0, 1};
+    ra.job[1] = {bf(k.p), bf(ks), (int)Hkv, (int)(Hkv * Dh), (int)L, 0, 1};
+    HYBRID_RETURN_IF_ERROR(launch(kn::rope(Dh), (unsigned)T, 2, 1, 0, &ra));
+    ::hyb::AttnArgs aa{};
+    aa.q = bf(qs), aa.k = bf(ks), aa.v = bf(v.p), aa.out = bf(o2), aa.pos = ra.pos;
+    aa.B = (int)B, aa.L = (int)L, aa.Hq = (int)Hq, aa.Hkv = (int)Hkv, aa.ctx = (int)L;
+    aa.window = (int)at.i("window", 0);
+    const double sc = at.f("scale", 0.0);
+    aa.scale = (float)(sc > 0 ? sc : 1.0 / std::sqrt((double)Dh));
+    aa.lse = f32p(lse);
+    HYBRID_RETURN_IF_ERROR(launch(kn::attnPrefill(Dh), (unsigned)((L + 63) / 64), (unsigned)Hq,
+                                  (unsigned)B, 0, &aa));
+    ::hyb::AttnBwdArgs ba{bf(qs), bf(ks), bf(v.p), bf(o2), f32p(lse), f32p(dout.p), f32p(dqp),
+                          f32p(dkp), f32p(dvp), f32p(stats), bf(doBf), (int)B, (int)L, (int)Hq,
+                          (int)Hkv, aa.window, aa.scale};
+    const auto kb = kn::attnBwd(Dh);
+    const int d = (int)Dh;
+    HYBRID_RETURN_IF_ERROR(launch(kb[0],
+                                  (unsigned)((T * Hq + ::hyb::attnBwdPrepRows(d) - 1) /
+                                             ::hyb::attnBwdPrepRows(d)),
+                                  1, 1, 0, &ba));
+    if (Dh % 16 == 0 && Dh <= 128) {
+      HYBRID_RETURN_IF_ERROR(launch(kb[2],
+                                    (unsigned)((L + ::hyb::attnBwdDkdvKeys(d) - 1) /
+                                               ::hyb::attnBwdDkdvKeys(d)),
+                                    (unsigned)Hkv, (unsigned)B, ::hyb::attnBwdDkdvSmemBytes(d),
+                                    &ba));
+      HYBRID_RETURN_IF_ERROR(launch(kb[3],
+                                    (unsigned)((L + ::hyb::attnBwdDqRows(d) - 1) /
+                                               ::hyb::attnBwdDqRows(d)),
+                                    (unsigned)Hq, (unsigned)B, ::hyb::attnBwdDqSmemBytes(d), &ba));
+    } else {
+      const unsigned rows = (unsigned)((L + ::hyb::attnBwdFbRows - 1) / ::hyb::attnBwdFbRows);
+      HYBRID_RETURN_IF_ERROR(launch(kb[2], rows, (unsigned)Hkv, (unsigned)B, 0, &ba));
+      HYBRID_RETURN_IF_ERROR(launch(kb[3], rows, (unsigned)Hq, (unsigned)B, 0, &ba));
+    }
+    ::hyb::RopeBwdArgs rb{f32p(dqp), f32p(dkp), f32p(it->second.p), (int)B, (int)L, (int)Hq,
+                          (int)Hkv, (int)rd, (int)(Hq * Dh), (int)(Hkv * Dh)};
+    return launch(kb[1], (unsigned)T, 2, 1, 0, &rb);
   }
   if (op == "mamba2_core.grad")
     return mamba2CoreGrad(p, pv, in, seq, ws);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tools/gpu/build-and-test.sh - the GPU-side build and tests in one command
 # (run on the GPU machine from the repository root, with .carry/ from
-# tools/gpu/prepare.sh):
+# tools/gpu/prepare.sh, carried as .carry-pack/carry.tar.xz):
 #   1. runtime-only build there (no MLIR; flatbuffers headers and the
 #      generated schema header from .carry/include): hybrid-run, npy-compare;
 #   2. tests/gpu/gpu_tests.sh with the binaries built there;
@@ -17,6 +17,9 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUTDIR=${OUT:-$ROOT/gpu-out}
 mkdir -p "$OUTDIR"
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+if [ ! -d "$ROOT/.carry/hyb" ] && [ -f "$ROOT/.carry-pack/carry.tar.xz" ]; then
+  tar -C "$ROOT" -xJf "$ROOT/.carry-pack/carry.tar.xz"
+fi
 BIN=$ROOT/.carry/bin
 if [ "${GPU_BUILD:-1}" = 1 ]; then
   B=/tmp/hybridc-gpu-build

@@ -7,7 +7,8 @@
 #                   the four models/perf models (max context 4096)
 #   .carry/include  flatbuffers headers + the generated hyb_generated.h, for
 #                   the runtime-only build there (tools/gpu/build-and-test.sh)
-# Then: device run with carry [".carry"] of `tools/gpu/build-and-test.sh`.
+# Then: device run with carry [".carry-pack"] of `tools/gpu/build-and-test.sh`
+# (it unpacks .carry-pack/carry.tar.xz into .carry/).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$ROOT/build-cuda}
@@ -44,3 +45,8 @@ for m in inter-1to5 intra; do
 done
 rm -f "$C"/hyb/*.mlir "$C"/hyb/*.err
 du -sh "$C"
+# The device call carries at most 64 MB: .carry-pack/carry.tar.xz holds all of
+# .carry compressed (~8 MB); tools/gpu/build-and-test.sh unpacks it there.
+mkdir -p "$ROOT/.carry-pack"
+tar -C "$ROOT" -cJf "$ROOT/.carry-pack/carry.tar.xz" .carry
+du -sh "$ROOT/.carry-pack/carry.tar.xz"

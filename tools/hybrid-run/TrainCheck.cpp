@@ -22,6 +22,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -150,7 +151,26 @@ int runTrainCheckCommand(int argc, char **argv) {
               std::fabs(*gpuLoss - *cpuLoss) / std::max(1e-12, std::fabs(*cpuLoss)));
   double worst = std::fabs(*gpuLoss - *cpuLoss) / std::max(1e-12, std::fabs(*cpuLoss));
   std::string worstName = "loss";
-  int failed = 0;
+  int failed = worst > o->tolerance;
+  // The GPU's GEMMs read bf16 activations (relative error ~4e-3 each). A
+  // weight gradient that is a sum over every token with heavy cancellation
+  // (a Mamba head's D, dt_bias, A_log) can be orders of magnitude below its
+  // terms, and its error is that of the terms: such tensors are judged
+  // against 1e-2 of the largest gradient of their layer ("layers.N.", or the
+  // whole model outside the layers) instead of their own maximum.
+  auto groupOf = [&](size_t i) {
+    const std::string n = weights.Get(static_cast<uint32_t>(i))->name()->str();
+    if (n.rfind("layers.", 0) != 0)
+      return std::string();
+    size_t dot = n.find('.', 7);
+    return n.substr(0, dot == std::string::npos ? n.size() : dot + 1);
+  };
+  std::map<std::string, double> groupMax;  // "" : the whole model
+  for (size_t i = 0; i < cpu.byWeight.size(); ++i) {
+    double &g = groupMax[groupOf(i)], &all = groupMax[""];
+    for (float v : cpu.byWeight[i])
+      g = std::max(g, std::fabs((double)v)), all = std::max(all, std::fabs((double)v));
+  }
   for (size_t i = 0; i < cpu.byWeight.size(); ++i) {
     const std::vector<float> &c = cpu.byWeight[i];
     if (c.empty())
@@ -167,13 +187,18 @@ int runTrainCheckCommand(int argc, char **argv) {
       double d = std::fabs((double)gpu[i][k] - c[k]);
       maxDiff = std::max(maxDiff, std::isnan(d) ? INFINITY : d);
     }
-    const double rel = maxDiff / std::max(maxRef, 1e-30);
+    const double floor = 1e-2 * groupMax[groupOf(i)];
+    const double rel = maxDiff / std::max({maxRef, floor, 1e-30});
     const bool ok = rel <= o->tolerance;
     failed += !ok;
     if (rel > worst)
       worst = rel, worstName = name;
-    std::printf("%s %-40s max|gpu-cpu| %.3e  max|cpu| %.3e  rel %.2e\n", ok ? "ok  " : "FAIL",
-                name.c_str(), maxDiff, maxRef, rel);
+    std::printf("%s %-40s max|gpu-cpu| %.3e  max|cpu| %.3e  rel %.2e%s\n", ok ? "ok  " : "FAIL",
+                name.c_str(), maxDiff, maxRef, rel,
+                floor > maxRef ? strCat(" (vs 1e-2 of the layer's largest gradient; ",
+                                        maxDiff / std::max(maxRef, 1e-30), " of its own)")
+                                     .c_str()
+                               : "");
   }
   std::printf("train-check: %d of %zu gradients above %.1e; worst %s at %.2e\n", failed,
               cpu.byWeight.size(), o->tolerance, worstName.c_str(), worst);

@@ -118,14 +118,18 @@ struct BwdImpl {
 };
 template <int Dh> static BwdImpl defaultImpl() {
   return {"mma (default)", prepK<Dh>, hyb::attnBwdPrepRows(Dh),
-          dkdvDefK<Dh>, hyb::attnBwdDkdvThreads(Dh), hyb::attnBwdDkdvKeys(Dh), hyb::attnBwdDkdvSmemBytes(Dh),
-          dqDefK<Dh>, hyb::attnBwdDqThreads(Dh), hyb::attnBwdDqRows(Dh), hyb::attnBwdDqSmemBytes(Dh),
+          dkdvDefK<Dh>, hyb::attnBwdDkdvThreads(Dh), hyb::attnBwdDkdvKeys(Dh),
+          hyb::attnBwdDkdvSmemBytes(Dh),
+          dqDefK<Dh>, hyb::attnBwdDqThreads(Dh), hyb::attnBwdDqRows(Dh),
+          hyb::attnBwdDqSmemBytes(Dh),
           true};
 }
-template <int Dh, int W1, int MT1, int QT, int QC, int MB1, int W2, int MT2, int KT, int KC, int MB2>
+template <int Dh, int W1, int MT1, int QT, int QC, int MB1, int W2, int MT2, int KT, int KC,
+          int MB2>
 static BwdImpl variantImpl(const char *name) {
   return {name, prepK<Dh>, hyb::attnBwdPrepRows(Dh),
-          dkdvK<Dh, W1, MT1, QT, QC, MB1>, W1 * 32, W1 * 16 * MT1, hyb::attnBwdDkdvSmemBytesFor(Dh, QT),
+          dkdvK<Dh, W1, MT1, QT, QC, MB1>, W1 * 32, W1 * 16 * MT1,
+          hyb::attnBwdDkdvSmemBytesFor(Dh, QT),
           dqK<Dh, W2, MT2, KT, KC, MB2>, W2 * 32, W2 * 16 * MT2, hyb::attnBwdDqSmemBytesFor(Dh, KT),
           true};
 }
@@ -407,7 +411,8 @@ static void checkRope(int B, int L, int Hq, int Hkv, int rd, int padQ) {
   host(wq, Hq, ldq);
   host(wk, Hkv, ldk);
   const std::vector<float> oq = download(dq, gq.size()), ok = download(dk, gk.size());
-  const double eq = hybrid::bench::maxDiffOverMaxRef(oq, wq), ek = hybrid::bench::maxDiffOverMaxRef(ok, wk);
+  const double eq = hybrid::bench::maxDiffOverMaxRef(oq, wq);
+  const double ek = hybrid::bench::maxDiffOverMaxRef(ok, wk);
   size_t touched = 0;  // channels >= rd and the row padding must be bit-identical
   for (int t = 0; t < B * L; ++t) {
     for (int h = 0; h < Hq; ++h)
@@ -426,7 +431,8 @@ static void checkRope(int B, int L, int Hq, int Hkv, int rd, int padQ) {
       }
   }
   char name[160], detail[160];
-  std::snprintf(name, sizeof name, "rope_bwd B%d L%d Hq%d Hkv%d Dh64 rd%d ldq+%d", B, L, Hq, Hkv, rd, padQ);
+  std::snprintf(name, sizeof name, "rope_bwd B%d L%d Hq%d Hkv%d Dh64 rd%d ldq+%d", B, L, Hq, Hkv,
+                rd, padQ);
   std::snprintf(detail, sizeof detail, "dq %.2e dk %.2e (tol 1e-5)%s", eq, ek,
                 touched ? " (changed channels >= rd or padding)" : "");
   report(eq <= 1e-5 && ek <= 1e-5 && touched == 0, name, detail);
@@ -463,7 +469,8 @@ int main(int argc, char **argv) {
       variantImpl<64, 4, 1, 64, 16, 3, 4, 1, 64, 32, 3>("kv 4x16 qc16 b3 / q kc32 b3"),
       variantImpl<64, 8, 1, 64, 32, 1, 8, 1, 64, 64, 1>("kv 8x16 qc32 / q 8x16 kc64"),
   };
-  for (const BwdImpl *I : {&def32, &def64, &def128, &fb40, &fb64, &var64[0], &var64[1], &var64[2]}) {
+  for (const BwdImpl *I :
+       {&def32, &def64, &def128, &fb40, &fb64, &var64[0], &var64[1], &var64[2]}) {
     prepareImpl(*I);
     printImpl(*I);
   }
@@ -514,8 +521,8 @@ int main(int argc, char **argv) {
       CK(cudaMemcpy(P.dLse + li, &orig, 4, cudaMemcpyHostToDevice));
       const double good = checkBwd(c.what, def64, P, ref, true);
       char detail[160];
-      std::snprintf(detail, sizeof detail, "perturbed %.2e (must be > %.0e), restored %.2e", bad, kTol,
-                    good);
+      std::snprintf(detail, sizeof detail, "perturbed %.2e (must be > %.0e), restored %.2e", bad,
+                    kTol, good);
       report(bad > kTol && good <= kTol, "self-test: a perturbed lse row fails the check", detail);
     }
   }
@@ -529,7 +536,8 @@ int main(int argc, char **argv) {
     const double fwdFlops = 2.0 * 2 * B * Hq * (double)L * L * Dh / 2, bwdFlops = 2.5 * fwdFlops;
     auto tf = [](double flops, double ms) { return flops / (ms * 1e-3) / 1e12; };
     const double fwdMs = hybrid::bench::medianMs([&](int) { P.launchFwd(); }, 3, 20);
-    std::printf("BENCH fwd (mma, with lse)   B8 L2048 Hq16 Hkv4 Dh64 causal %8.3f ms %6.1f TFLOP/s\n",
+    std::printf("BENCH fwd (mma, with lse) B8 L2048 Hq16 Hkv4 Dh64 causal %8.3f ms %6.1f "
+                "TFLOP/s\n",
                 fwdMs, tf(fwdFlops, fwdMs));
     const AttnBwdArgs a0 = P.bwdArgs();
     double bestBwd = INFINITY;
@@ -547,8 +555,8 @@ int main(int argc, char **argv) {
     const double total = fwdMs + bestBwd;
     std::printf("BENCH fwd+bwd (best bwd)  %8.3f ms %6.1f TFLOP/s   peer cuDNN fwd+bwd 0.884 ms "
                 "(%.0f TFLOP/s): %.2fx; target <= 0.85 ms: %s\n",
-                total, tf(fwdFlops + bwdFlops, total), tf(fwdFlops + bwdFlops, 0.884), 0.884 / total,
-                total <= 0.85 ? "met" : "not met");
+                total, tf(fwdFlops + bwdFlops, total), tf(fwdFlops + bwdFlops, 0.884),
+                0.884 / total, total <= 0.85 ? "met" : "not met");
   }
   std::printf("%s: %d check(s) failed\n", failures ? "FAIL" : "PASS", failures);
   return failures ? 1 : 0;
