@@ -292,6 +292,40 @@ int gemvSplit(int64_t K, int64_t N, int weights) {
   return s;
 }
 
+StatusOr<CudaSession::Gemm> CudaSession::makeGemm(bool transA, bool transB, int64_t m, int64_t n,
+                                                 int64_t k, int64_t lda, int64_t ldb, int64_t ldc,
+                                                 bool cF32, int alA, int alB, int alC) {
+  Gemm g;
+  HYB_CUDA(cublasLtMatmulDescCreate(&g.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+  cublasOperation_t ta = transA ? CUBLAS_OP_T : CUBLAS_OP_N, tb = transB ? CUBLAS_OP_T : CUBLAS_OP_N;
+  HYB_CUDA(cublasLtMatmulDescSetAttribute(g.desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
+  HYB_CUDA(cublasLtMatmulDescSetAttribute(g.desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
+  // Column-major: C is m x n; A is m x k (stored k x m when transposed), B k x n.
+  HYB_CUDA(cublasLtMatrixLayoutCreate(&g.a, CUDA_R_16BF, transA ? k : m, transA ? m : k, lda));
+  HYB_CUDA(cublasLtMatrixLayoutCreate(&g.b, CUDA_R_16BF, transB ? n : k, transB ? k : n, ldb));
+  HYB_CUDA(cublasLtMatrixLayoutCreate(&g.c, cF32 ? CUDA_R_32F : CUDA_R_16BF, m, n, ldc));
+  cublasLtMatmulPreference_t pref;
+  HYB_CUDA(cublasLtMatmulPreferenceCreate(&pref));
+  size_t wsBytes = gemmWs_.bytes;
+  uint32_t a32 = alA, b32 = alB, c32 = alC;
+  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &wsBytes,
+                                       sizeof wsBytes);
+  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &a32, 4);
+  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &b32, 4);
+  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &c32, 4);
+  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &c32, 4);
+  cublasLtMatmulHeuristicResult_t res;
+  int found = 0;
+  cublasStatus_t hs =
+      cublasLtMatmulAlgoGetHeuristic(lt_, g.desc, g.a, g.b, g.c, g.c, pref, 1, &res, &found);
+  cublasLtMatmulPreferenceDestroy(pref);
+  HYB_CUDA(hs);
+  if (found == 0)
+    return HYBRID_ERROR("cuBLASLt has no algorithm for the GEMM m ", m, " n ", n, " k ", k);
+  g.algo = res.algo;
+  return g;
+}
+
 Status CudaSession::gemm(CUdeviceptr x, int64_t ldx, CUdeviceptr w, CUdeviceptr out, int64_t ldo,
                          int64_t T, int64_t K, int64_t N, float alpha, float beta, bool outF32) {
   if (useGemv_ && gemvFits(T, K)) {
@@ -311,35 +345,8 @@ Status CudaSession::gemm(CUdeviceptr x, int64_t ldx, CUdeviceptr w, CUdeviceptr 
   auto key = std::make_tuple(T, K, N, ldx, ldo, (int)outF32 | (beta != 0.f ? 2 : 0), alB, alC);
   auto it = gemmCache_.find(key);
   if (it == gemmCache_.end()) {
-    Gemm g;
-    HYB_CUDA(cublasLtMatmulDescCreate(&g.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
-    cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
-    HYB_CUDA(cublasLtMatmulDescSetAttribute(g.desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
-    HYB_CUDA(cublasLtMatmulDescSetAttribute(g.desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
     // Column-major view: D (N x T, ld ldo) = W^T-op (N x K) * x (K x T, ld ldx).
-    HYB_CUDA(cublasLtMatrixLayoutCreate(&g.a, CUDA_R_16BF, K, N, K));
-    HYB_CUDA(cublasLtMatrixLayoutCreate(&g.b, CUDA_R_16BF, K, T, ldx));
-    HYB_CUDA(cublasLtMatrixLayoutCreate(&g.c, outF32 ? CUDA_R_32F : CUDA_R_16BF, N, T, ldo));
-    cublasLtMatmulPreference_t pref;
-    HYB_CUDA(cublasLtMatmulPreferenceCreate(&pref));
-    size_t wsBytes = gemmWs_.bytes;
-    uint32_t a32 = alA, b32 = alB, c32 = alC;
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &wsBytes,
-                                         sizeof wsBytes);
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &a32, 4);
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &b32, 4);
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &c32, 4);
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &c32, 4);
-    cublasLtMatmulHeuristicResult_t res;
-    int found = 0;
-    cublasStatus_t hs =
-        cublasLtMatmulAlgoGetHeuristic(lt_, g.desc, g.a, g.b, g.c, g.c, pref, 1, &res, &found);
-    cublasLtMatmulPreferenceDestroy(pref);
-    HYB_CUDA(hs);
-    if (found == 0)
-      return HYBRID_ERROR("cuBLASLt has no algorithm for the GEMM [", T, " x ", K, "] x [", N,
-                          " x ", K, "]^T");
-    g.algo = res.algo;
+    HYBRID_ASSIGN_OR_RETURN(Gemm g, makeGemm(true, false, N, T, K, K, ldx, ldo, outF32, alA, alB, alC));
     it = gemmCache_.emplace(key, std::make_tuple(g)).first;
   }
   Gemm &g = std::get<0>(it->second);

@@ -249,6 +249,9 @@ private:
   Status mamba2CoreGrad(const hyb::Program &p, const ProgramView &pv, const hyb::Instr &in,
                         int64_t seq, Workspace &ws);
   Status ssdBackward(const ::hyb::ScanGradArgs &a, int64_t N);
+  /// A cuBLASLt GEMM (bf16 A and B, fp32 accumulate) and its heuristic algorithm.
+  StatusOr<Gemm> makeGemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, int64_t lda,
+                          int64_t ldb, int64_t ldc, bool cF32, int alA, int alB, int alC);
   /// C[m, n] (col-major, ldc) = alpha * op(A) op(B) + beta * C; A, B bf16.
   Status gemmEx(bool transA, bool transB, int64_t m, int64_t n, int64_t k, CUdeviceptr A,
                 int64_t lda, CUdeviceptr B, int64_t ldb, CUdeviceptr C, int64_t ldc, float alpha,

@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
 
 namespace hybrid {
 namespace cudart {
@@ -189,35 +190,8 @@ Status CudaSession::gemmEx(bool transA, bool transB, int64_t m, int64_t n, int64
                              alA * 1024 + alB, m, n, k, lda, ldb, ldc, alC, 0);
   auto it = gemmExCache_.find(key);
   if (it == gemmExCache_.end()) {
-    Gemm g;
-    HYB_CUDA(cublasLtMatmulDescCreate(&g.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
-    cublasOperation_t ta = transA ? CUBLAS_OP_T : CUBLAS_OP_N,
-                      tb = transB ? CUBLAS_OP_T : CUBLAS_OP_N;
-    HYB_CUDA(cublasLtMatmulDescSetAttribute(g.desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
-    HYB_CUDA(cublasLtMatmulDescSetAttribute(g.desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
-    // Column-major: A is m x k (stored k x m when transposed), B k x n.
-    HYB_CUDA(cublasLtMatrixLayoutCreate(&g.a, CUDA_R_16BF, transA ? k : m, transA ? m : k, lda));
-    HYB_CUDA(cublasLtMatrixLayoutCreate(&g.b, CUDA_R_16BF, transB ? n : k, transB ? k : n, ldb));
-    HYB_CUDA(cublasLtMatrixLayoutCreate(&g.c, cF32 ? CUDA_R_32F : CUDA_R_16BF, m, n, ldc));
-    cublasLtMatmulPreference_t pref;
-    HYB_CUDA(cublasLtMatmulPreferenceCreate(&pref));
-    size_t wsBytes = gemmWs_.bytes;
-    uint32_t a32 = alA, b32 = alB, c32 = alC;
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &wsBytes,
-                                         sizeof wsBytes);
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &a32, 4);
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &b32, 4);
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &c32, 4);
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &c32, 4);
-    cublasLtMatmulHeuristicResult_t res;
-    int found = 0;
-    cublasStatus_t hs =
-        cublasLtMatmulAlgoGetHeuristic(lt_, g.desc, g.a, g.b, g.c, g.c, pref, 1, &res, &found);
-    cublasLtMatmulPreferenceDestroy(pref);
-    HYB_CUDA(hs);
-    if (found == 0)
-      return HYBRID_ERROR("cuBLASLt has no algorithm for the GEMM m ", m, " n ", n, " k ", k);
-    g.algo = res.algo;
+    HYBRID_ASSIGN_OR_RETURN(Gemm g,
+                            makeGemm(transA, transB, m, n, k, lda, ldb, ldc, cF32, alA, alB, alC));
     it = gemmExCache_.emplace(key, std::make_tuple(g)).first;
   }
   Gemm &g = std::get<0>(it->second);
@@ -253,6 +227,20 @@ StatusOr<double> CudaSession::trainStep(const int32_t *ids, const int32_t *label
   pdlProgram_ = pdlNext_ = false;
   int index = -1;
   const std::string dump = valueDumpDir();
+  // HYBRIDC_CUDA_PROFILE_OPS=1: time every instruction with events and print
+  // the step's milliseconds by op to stderr (the events serialize nothing).
+  const bool profile = envOn("HYBRIDC_CUDA_PROFILE_OPS", false);
+  std::vector<CUevent> marks;
+  auto mark = [&]() -> Status {
+    CUevent e;
+    HYB_CUDA(cuEventCreate(&e, CU_EVENT_DEFAULT));
+    HYB_CUDA(cuEventRecord(e, stream_));
+    marks.push_back(e);
+    return Status();
+  };
+  if (profile)
+    HYBRID_RETURN_IF_ERROR(mark());
+  std::vector<std::string> names;
   for (const hyb::Instr *in : *train_->instrs()) {
     ++index;
     if (!backward && trainView_->isBackward(*in))
@@ -260,8 +248,31 @@ StatusOr<double> CudaSession::trainStep(const int32_t *ids, const int32_t *label
     Status s = launchOp(*train_, *trainView_, *in, seq, ws);
     if (!s.ok())
       return s.context("train_step op '" + in->op()->str() + "'");
+    if (profile) {
+      HYBRID_RETURN_IF_ERROR(mark());
+      names.push_back(in->op()->str());
+    }
     if (!dump.empty())
       HYBRID_RETURN_IF_ERROR(dumpOutputs(*trainView_, *in, index, seq, ws, dump));
+  }
+  if (profile) {
+    HYB_CUDA(cuStreamSynchronize(stream_));
+    std::map<std::string, std::pair<double, int>> byOp;
+    double total = 0;
+    for (size_t i = 0; i < names.size(); ++i) {
+      float ms = 0;
+      HYB_CUDA(cuEventElapsedTime(&ms, marks[i], marks[i + 1]));
+      byOp[names[i]].first += ms, byOp[names[i]].second++, total += ms;
+    }
+    for (CUevent e : marks)
+      cuEventDestroy(e);
+    std::vector<std::pair<double, std::string>> rows;
+    for (auto &[n, v] : byOp)
+      rows.push_back({v.first, n + " x" + std::to_string(v.second)});
+    std::sort(rows.rbegin(), rows.rend());
+    std::fprintf(stderr, "train_step by op (%.2f ms):\n", total);
+    for (auto &[ms, n] : rows)
+      std::fprintf(stderr, "  %9.3f ms  %5.1f%%  %s\n", ms, 100 * ms / total, n.c_str());
   }
   const int64_t fixed = train_->fixed_arena_bytes();
   if (backward) {

@@ -226,34 +226,39 @@ int runTrainBenchCommand(int argc, char **argv) {
   std::vector<bool> decay;
   for (const auto *w : *(*model)->artifact().root().weights())
     decay.push_back(isDecayed(w->name()->str()));
-  std::vector<double> ms;
+  std::vector<double> ms, updMs;
   double loss = 0;
   for (int64_t s = 0; s < o->warmup + o->steps; ++s) {
     auto t0 = std::chrono::steady_clock::now();
-    auto l = (*trainer)->step(ids.data(), labels.data(), o->seq, false);
+    auto l = (*trainer)->step(ids.data(), labels.data(), o->seq, false);  // returns synchronized
     if (!l.ok())
       return fail(l.status());
+    auto t1 = std::chrono::steady_clock::now();
     DeviceAdamW u;
     u.lr = 1e-4, u.t = s + 1, u.decay = decay;
     auto norm = (*trainer)->update(u);  // returns after the device finished
     if (!norm.ok())
       return fail(norm.status());
-    auto t1 = std::chrono::steady_clock::now();
+    auto t2 = std::chrono::steady_clock::now();
     loss = *l;
-    if (s >= o->warmup)
-      ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    if (s >= o->warmup) {
+      ms.push_back(std::chrono::duration<double, std::milli>(t2 - t0).count());
+      updMs.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+    }
   }
   std::sort(ms.begin(), ms.end());
+  std::sort(updMs.begin(), updMs.end());
   const double med = ms[ms.size() / 2];
   const double tokS = (double)T / (med / 1e3);
   const double tflops = 6.0 * params * (double)T / (med / 1e3) / 1e12;
   const double memGB = (*trainer)->deviceBytes() / 1e9;
   std::printf("train-bench %s on %s: batch %lld x seq %lld, %.1fM params: %.2f ms/step "
               "(median of %lld), %.1fK tok/s, %.0f TFLOP/s (6 x params x tokens; 989 dense "
-              "bf16 peak), %.1f GB device memory, last loss %.4f\n",
+              "bf16 peak; AdamW + clipping %.2f ms of it), %.1f GB device memory, last loss "
+              "%.4f\n",
               o->model.c_str(), (*trainer)->deviceName().c_str(), (long long)o->batch,
               (long long)o->seq, params / 1e6, med, (long long)ms.size(), tokS / 1e3, tflops,
-              memGB, loss);
+              updMs[updMs.size() / 2], memGB, loss);
   if (!o->json.empty()) {
     std::string j = strCat("{\"model\": ", jsonQuote(o->model), ", \"device\": ",
                            jsonQuote((*trainer)->deviceName()), ", \"batch\": ", o->batch,

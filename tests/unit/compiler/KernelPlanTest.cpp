@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/KernelPlan.h"
+#include "codegen/kernels/AttnBwdArgs.h"
 #include "codegen/kernels/KernelArgs.h"
 
 #include <gtest/gtest.h>
@@ -69,4 +70,46 @@ TEST(KernelPlan, PrefillConvNames) {
   EXPECT_EQ(k.name, "hyb_conv_k4_prefill_f32");
   EXPECT_EQ(k.body, "hyb::conv_prefill_kernel<4, float, hyb::bf16_t>");
   EXPECT_EQ(kn::convPrefill(4, false, true).name, "hyb_conv_k4_prefill_bf_inf32");
+}
+
+// Training (train_step): which scan backward a shape gets, and shared memory
+// that fits the cards we launch on (H100: 227 KB a block; A100: 163 KB, the
+// one-buffer chunk pass).
+TEST(KernelPlan, ScanBackwardPicksTheFastKernelForMultiplesOf32) {
+  EXPECT_TRUE(kn::ssdChunkBwdFast(128, 64));
+  EXPECT_TRUE(kn::ssdChunkBwdFast(32, 32));
+  EXPECT_FALSE(kn::ssdChunkBwdFast(16, 32));  // the tiny models: the simple kernel
+  EXPECT_FALSE(kn::ssdChunkBwdFast(128, 48));
+  auto ks = kn::ssdChunkBwd(128, 64);
+  ASSERT_EQ(ks.size(), 4u);
+  EXPECT_EQ(ks[0].body, "hyb::ssd_chunk_bwd_state_kernel<128, 64, 32>");
+  EXPECT_EQ(ks[1].body, "hyb::ssd_chunk_bwd_chunk_kernel<128, 64, 2>");
+  EXPECT_EQ(ks[2].body, "hyb::ssd_chunk_bwd_chunk_kernel<128, 64, 1>");
+  EXPECT_EQ(kn::ssdChunkBwdSimple(16, 32).name, "hyb_ssd_bwd_simple_n16_p32");
+  EXPECT_LE(::hyb::ssdChunkBwdSmemBytes(1, 128, 64, 2), 227 * 1024);
+  EXPECT_LE(::hyb::ssdChunkBwdSmemBytes(1, 128, 64, 1), 163 * 1024);
+  EXPECT_LE(::hyb::ssdChunkBwdSmemBytes(0, 128, 32), 48 * 1024);
+}
+
+// The fused LM head + cross entropy keeps a row of logits in registers (at
+// most 64 values a thread) and falls back to two passes beyond that.
+TEST(KernelPlan, CrossEntropyRowsInRegisters) {
+  EXPECT_EQ(kn::ceRows(32000).body, "hyb::ce_rows_kernel<32000, 1024, 4>");
+  EXPECT_EQ(kn::ceRows(256).body, "hyb::ce_rows_kernel<256, 32, 4>");
+  EXPECT_EQ(kn::ceRows(50257).body, "hyb::ce_rows_kernel<50257, 1024, 1>");
+  EXPECT_EQ(kn::ceRows(300000).name, "hyb_ce_rows_any");
+}
+
+// The attention backward runs on tensor cores exactly where the forward
+// does (it needs that kernel's log-sum-exp).
+TEST(KernelPlan, AttentionBackwardMatchesTheForward) {
+  auto ks = kn::attnBwd(64);
+  ASSERT_EQ(ks.size(), 4u);
+  EXPECT_EQ(ks[2].name, "hyb_attn_bwd_dkdv_mma_64");
+  EXPECT_EQ(ks[3].name, "hyb_attn_bwd_dq_mma_64");
+  EXPECT_EQ(ks[2].threads, ::hyb::attnBwdDkdvThreads(64));
+  EXPECT_EQ(kn::attnBwd(40)[2].name, "hyb_attn_bwd_dkdv_40");
+  // The gated-norm backward keeps at most 16 values a thread.
+  for (int64_t d : {64, 256, 2048, 4096, 12288})
+    EXPECT_LE((d + kn::gatedNormBwdThreads(d) - 1) / kn::gatedNormBwdThreads(d), 16) << d;
 }

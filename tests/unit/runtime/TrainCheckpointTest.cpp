@@ -9,11 +9,13 @@
 #include "runtime/io/Safetensors.h"
 #include "runtime/train/Checkpoint.h"
 #include "runtime/train/Loop.h"
+#include "runtime/train/Optimizer.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <dirent.h>
 #include <fstream>
 #include <sys/stat.h>
@@ -259,6 +261,107 @@ TEST(TrainLoop, ResumeContinuesBitForBit) {
   std::string parent = ::testing::TempDir();
   for (const std::string &n : listDir(parent))
     EXPECT_EQ(n.find("traincp_" + std::to_string(::getpid()) + "_resume."), std::string::npos) << n;
+  removeTree(dir);
+}
+
+/// The quadratic as a device target (TrainTarget::updatesItself): the
+/// gradients and the optimizer stay inside the target, as on the GPU. Its
+/// update is the host loop's math (clipGradNorm, then AdamW), so a run must
+/// reproduce the host-driven run exactly, and checkpoints must carry the
+/// moments the target hands back.
+class SelfUpdatingTarget : public QuadraticTarget {
+public:
+  bool updatesItself() const override { return true; }
+  StatusOr<double> trainStep(const Batch &, std::vector<std::vector<float>> *) override {
+    return HYBRID_ERROR("the loop must not ask a self-updating target for gradients");
+  }
+  StatusOr<double> accumulate(const Batch &b, bool first) override {
+    std::vector<std::vector<float>> g;
+    HYBRID_ASSIGN_OR_RETURN(double loss, QuadraticTarget::trainStep(b, &g));
+    if (first || acc_.empty())
+      acc_ = g, n_ = 1;
+    else {
+      for (size_t i = 0; i < g.size(); ++i)
+        for (size_t e = 0; e < g[i].size(); ++e)
+          acc_[i][e] += g[i][e];
+      ++n_;
+    }
+    ++accumulateCalls;
+    return loss;
+  }
+  StatusOr<double> update(const AdamWConfig &config, double lr, double clip, int64_t t,
+                          const std::vector<bool> &decayed) override {
+    if (!adam_) {
+      std::vector<size_t> sizes;
+      for (auto &w : weights_)
+        sizes.push_back(w.size());
+      adam_ = std::make_unique<AdamW>(config, sizes, decayed);
+      HYBRID_RETURN_IF_ERROR(adam_->setState(t - 1, m0_, v0_));
+    }
+    if (adam_->stepCount() != t - 1)
+      return HYBRID_ERROR("update ", t, " after ", adam_->stepCount());
+    for (auto &g : acc_)
+      for (float &x : g)
+        x /= static_cast<float>(n_);
+    const double norm = clipGradNorm(&acc_, clip);
+    HYBRID_RETURN_IF_ERROR(adam_->step(&weights_, acc_, lr));
+    return norm;
+  }
+  Status syncToHost(std::vector<std::vector<float>> *m,
+                    std::vector<std::vector<float>> *v) override {
+    *m = adam_ ? adam_->m() : m0_, *v = adam_ ? adam_->v() : v0_;
+    return Status();
+  }
+  Status setMoments(const std::vector<std::vector<float>> &m,
+                    const std::vector<std::vector<float>> &v) override {
+    m0_ = m, v0_ = v;
+    return Status();
+  }
+  int accumulateCalls = 0;
+
+private:
+  std::vector<std::vector<float>> acc_, m0_, v0_;
+  int n_ = 0;
+  std::unique_ptr<AdamW> adam_;
+};
+
+TEST(TrainLoop, SelfUpdatingTargetMatchesTheHostLoopAndResumes) {
+  auto data = BatchSampler::create(stream(), 0.05, 8, 99);
+  ASSERT_TRUE(data.ok());
+  QuadraticTarget host;
+  Trainer a(config(), host, *data, DataInfo{4000, 1});
+  ASSERT_TRUE(a.run(nullptr).ok());
+
+  SelfUpdatingTarget device;
+  Trainer b(config(), device, *data, DataInfo{4000, 1});
+  auto r = b.run(nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().toString();
+  EXPECT_EQ(device.accumulateCalls, 12 * 2);  // accum 2
+  for (size_t i = 0; i < host.weights_.size(); ++i)
+    EXPECT_EQ(host.weights_[i], device.weights_[i]) << "weight " << i;
+  expectSameHistory(a.history(), b.history(), 0);
+
+  // 6 steps with a checkpoint, then a fresh target resumed from it.
+  const std::string dir = tempPath("selfupdating");
+  removeTree(dir);
+  SelfUpdatingTarget first;
+  TrainConfig c = config();
+  c.out = dir;
+  c.stopAfter = 6;
+  Trainer f(c, first, *data, DataInfo{4000, 1});
+  ASSERT_TRUE(f.run(nullptr).ok());
+  SelfUpdatingTarget second;
+  auto saved = readCheckpointConfig(dir);
+  ASSERT_TRUE(saved.ok()) << saved.status().toString();
+  saved->out = dir;
+  saved->stopAfter = 0;
+  Trainer g(*saved, second, *data, DataInfo{4000, 1});
+  Status st = g.resume(dir);
+  ASSERT_TRUE(st.ok()) << st.toString();
+  ASSERT_TRUE(g.run(nullptr).ok());
+  for (size_t i = 0; i < host.weights_.size(); ++i)
+    EXPECT_EQ(host.weights_[i], second.weights_[i]) << "weight " << i;
+  expectSameHistory(a.history(), g.history(), 6);
   removeTree(dir);
 }
 
