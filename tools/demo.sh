@@ -10,8 +10,8 @@ bash tools/setup.sh
 model=models/tiny.mlir
 out=build/demo
 mkdir -p "$out"
-# The GPU is used for generation when this machine has one (an NVIDIA driver)
-# and nvcc to build the kernels; training runs on the CPU trainer.
+# The GPU trains and generates when this machine has one (an NVIDIA driver)
+# and nvcc to build the kernels; otherwise the CPU reference executor does.
 device=cpu
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 &&
    { command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; } &&
@@ -24,27 +24,21 @@ steps=${HYBRIDC_DEMO_STEPS:-150}
 echo
 echo "== hybridc report $model --context 2048"
 build/bin/hybridc report "$model" --context 2048
+target=cpu; [ "$device" = cuda ] && target=cuda
 echo
-echo "== hybridc compile $model --train -o $out/tiny.hyb"
-build/bin/hybridc compile "$model" --train -o "$out/tiny.hyb"
+echo "== hybridc compile $model --train --target $target -o $out/tiny.hyb"
+build/bin/hybridc compile "$model" --train --target "$target" -o "$out/tiny.hyb"
 echo
 echo "== before training (seeded random weights):"
 build/bin/hybrid-run generate "$out/tiny.hyb" --random-weights 1 --prompt "The meaning of life is " \
-  --max-new-tokens 48 --top-k 20 --temperature 0.8 --seed 3 | tail -n +2
+  --max-new-tokens 48 --top-k 20 --temperature 0.8 --seed 3 --device "$device" | tail -n +2
 echo
-echo "== hybrid-run train $out/tiny.hyb --data fortunes --steps $steps --batch 8 --seq 64 (CPU trainer)"
+echo "== hybrid-run train $out/tiny.hyb --data fortunes --steps $steps --batch 8 --seq 64 --device $device"
 build/bin/hybrid-run train "$out/tiny.hyb" --data "$corpus" --steps "$steps" --batch 8 --seq 64 \
-  --lr 3e-3 --seed 1 --log-every 25 --out "$out/run" --overwrite
-gen="$out/tiny.hyb"
-if [ "$device" = cuda ]; then
-  echo
-  echo "== hybridc compile $model --target cuda -o $out/tiny-cuda.hyb"
-  build/bin/hybridc compile "$model" --target cuda -o "$out/tiny-cuda.hyb"
-  gen="$out/tiny-cuda.hyb"
-fi
+  --lr 3e-3 --seed 1 --log-every 25 --out "$out/run" --overwrite --device "$device"
 echo
 echo "== after training: hybrid-run generate --device $device"
-build/bin/hybrid-run generate "$gen" --weights "$out/run/weights.safetensors" \
+build/bin/hybrid-run generate "$out/tiny.hyb" --weights "$out/run/weights.safetensors" \
   --prompt "The meaning of life is " --max-new-tokens 80 --top-k 20 --temperature 0.8 --seed 3 \
   --device "$device" | tail -n +2
 echo

@@ -71,7 +71,9 @@ void trainUsage(std::FILE *out) {
       "                          interrupted (continue with --resume)\n"
       "  --overwrite             replace a checkpoint already in --out\n"
       "  --resume DIR            continue the run saved in DIR (--out defaults to DIR)\n"
-      "  --device cpu|cuda       (default %s)\n",
+      "  --device cpu|cuda       cpu: the fp32 reference; cuda: train_step, accumulation and\n"
+      "                          AdamW on the GPU (MODEL.hyb compiled with --train --target\n"
+      "                          cuda) (default %s)\n",
       dataFormatName(d.dataFormat), d.valFraction, (long long)d.accum, d.lr, d.weightDecay,
       d.clip, (unsigned long long)d.seed, (long long)d.valBatches, (long long)d.logEvery,
       (long long)d.saveEvery, d.device.c_str());
