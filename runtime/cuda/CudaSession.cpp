@@ -883,9 +883,18 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
     const int64_t K = cw.shape.back();
     CUdeviceptr conv = ws.scratch.p;
     CUdeviceptr y = conv + ((T * convDim * 4 + 255) / 256) * 256;
+    // train_step with memory to spare: the conv output, dt, the scan output and
+    // its chunk states go where the backward finds them (CudaTrain.cpp).
+    SavedForward *sv = savedFor(pv, in.outputs()->Get(0));
+    if (sv)
+      conv = sv->act.p, y = sv->y.p;
     HYBRID_RETURN_IF_ERROR(convLaunch(reinterpret_cast<const void *>(xbc), xf, ldxbc, f32p(cw.p), cb.p ? f32p(cb.p) : nullptr,
                                       slot ? f32p(slot->conv.p) : nullptr, conv, convDim, K,
                                       true, true));
+    if (sv)
+      HYBRID_RETURN_IF_ERROR(trainScanForward(*sv, in, reinterpret_cast<const void *>(dt), df,
+                                              lddt, f32p(dtb.p), f32p(alog.p),
+                                              dd.p ? f32p(dd.p) : nullptr, B, L));
     ::hyb::ScanArgs a{};
     const float *convF = f32p(conv);
     a.x = convF;
@@ -904,7 +913,8 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
     a.dtHi = lim.size() == 2 ? (float)lim[1] : INFINITY;
     if (lim.empty())
       a.dtLo = -INFINITY;
-    HYBRID_RETURN_IF_ERROR(scanLaunch(a, N, true, df));
+    if (!sv)
+      HYBRID_RETURN_IF_ERROR(scanLaunch(a, N, true, df));
     ::hyb::GroupNormArgs g{};
     g.x = reinterpret_cast<const void *>(y);
     g.z = reinterpret_cast<const void *>(z);
@@ -945,6 +955,9 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
     if (!slot && pv.training()) {  // train_step: whole sequences from position 0, no cache
       CUdeviceptr qs = ws.scratch.p;
       CUdeviceptr ks = qs + ((T * Hq * Dh * 2 + 255) / 256) * 256;
+      SavedForward *sv = savedFor(pv, in.outputs()->Get(0));  // kept for the backward
+      if (sv)
+        qs = sv->q.p, ks = sv->k.p;
       ra.pos = reinterpret_cast<const int32_t *>(zeroPos_.p);
       ra.posFromDevice = 0;
       ra.job[0] = {bf(q.p), bf(qs), (int)Hq, (int)(Hq * Dh), (int)L, 0, rotate ? 1 : 0};
@@ -957,6 +970,7 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
       aa.window = (int)at.i("window", 0);
       double sc = at.f("scale", 0.0);
       aa.scale = (float)(sc > 0 ? sc : 1.0 / std::sqrt((double)Dh));
+      aa.lse = sv ? f32p(sv->lse.p) : nullptr;
       return launch(kn::attnPrefill(Dh), (unsigned)((L + 63) / 64), (unsigned)Hq, (unsigned)B, 0,
                     &aa);
     }

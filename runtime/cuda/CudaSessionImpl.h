@@ -249,6 +249,9 @@ private:
   Status mamba2CoreGrad(const hyb::Program &p, const ProgramView &pv, const hyb::Instr &in,
                         int64_t seq, Workspace &ws);
   Status ssdBackward(const ::hyb::ScanGradArgs &a, int64_t N);
+  Status trainScan(const hyb::Instr &in, CUdeviceptr act, const void *dtRaw, bool dtF32, int lddt,
+                   const float *dtBias, const float *aLog, const float *d, CUdeviceptr dt,
+                   CUdeviceptr y, CUdeviceptr states, int64_t B, int64_t L);
   /// A cuBLASLt GEMM (bf16 A and B, fp32 accumulate) and its heuristic algorithm.
   StatusOr<Gemm> makeGemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, int64_t lda,
                           int64_t ldb, int64_t ldc, bool cF32, int alA, int alB, int alC);
@@ -298,6 +301,20 @@ private:
            std::tuple<Gemm>>
       gemmCache_;
   const hyb::Program *prefill_ = nullptr, *decode_ = nullptr;
+  /// train_step: what a forward op keeps for its backward when memory allows
+  /// (else the backward recomputes it): mamba2_core's conv + SiLU output, dt,
+  /// scan output and chunk states; rope_attention's rotated q, k and the
+  /// log-sum-exp.
+  struct SavedForward {
+    DevBuf act, y, dt, states;
+    DevBuf q, k, lse;
+  };
+  /// The saved buffers of the forward op whose result is value `id`, or null.
+  SavedForward *savedFor(const ProgramView &pv, int id);
+  Status planSavedForward(int64_t B, int64_t L);
+  Status trainScanForward(SavedForward &sv, const hyb::Instr &in, const void *dtRaw, bool dtF32,
+                          int lddt, const float *dtBias, const float *aLog, const float *d,
+                          int64_t B, int64_t L);
   // Training state (CudaTrain.cpp).
   const hyb::Program *train_ = nullptr;
   std::unique_ptr<ProgramView> trainView_;
@@ -308,6 +325,9 @@ private:
   DevBuf zeroPos_, optimTable_, optimBlocks_, optimPartial_, optimScalars_;
   int64_t optimBlockCount_ = 0, adamT_ = 0;
   int accumulated_ = 0;               // micro-batches in gradAcc_
+  std::map<int, SavedForward> saved_;  // by the forward op's result (root value id)
+  bool saveForward_ = false;           // this step keeps forward state (memory allowed)
+  int64_t savedTokens_ = -1;
   std::map<std::tuple<int, int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int, int>,
            std::tuple<Gemm>>
       gemmExCache_;

@@ -202,6 +202,74 @@ Status CudaSession::gemmEx(bool transA, bool transB, int64_t m, int64_t n, int64
   return Status();
 }
 
+CudaSession::SavedForward *CudaSession::savedFor(const ProgramView &pv, int id) {
+  if (!saveForward_ || !pv.training() || id < 0)
+    return nullptr;
+  auto it = saved_.find(pv.root(id));
+  return it == saved_.end() ? nullptr : &it->second;
+}
+
+/// Keep the forward state of every mamba2_core and rope_attention when it
+/// fits beside the arena with 4 GB to spare (HYBRIDC_CUDA_RECOMPUTE=1: never):
+/// their backward then skips recomputing the scan and the attention forward.
+Status CudaSession::planSavedForward(int64_t B, int64_t L) {
+  if (savedTokens_ == B * L)
+    return Status();
+  saved_.clear();
+  saveForward_ = false;
+  savedTokens_ = B * L;
+  if (envOn("HYBRIDC_CUDA_RECOMPUTE", false))
+    return Status();
+  const ProgramView &pv = *trainView_;
+  const int64_t T = B * L, nChunks = (L + ::hyb::ssdChunkLen - 1) / ::hyb::ssdChunkLen;
+  struct Need {
+    int id;
+    bool mamba;
+    int64_t act, y, dt, states, q, k, lse;
+  };
+  std::vector<Need> needs;
+  int64_t total = 0;
+  for (const hyb::Instr *in : *train_->instrs()) {
+    const std::string op = in->op()->str();
+    InstrAttrs at{*in};
+    Need n{pv.root(in->outputs()->Get(0)), op == "mamba2_core", 0, 0, 0, 0, 0, 0, 0};
+    if (op == "mamba2_core") {
+      const int64_t H = at.i("heads", 0), P = at.i("head_dim", 0), N = at.i("state", 0);
+      const int64_t inner = H * P, convDim = inner + 2 * at.i("groups", 1) * N;
+      n.act = T * convDim * 4, n.y = T * inner * 4, n.dt = T * H * 4;
+      n.states = B * H * nChunks * P * N * 4;
+    } else if (op == "rope_attention") {
+      const int64_t hq = pv.shape(in->inputs()->Get(0))[0];
+      n.q = T * pv.numelTrailing(in->inputs()->Get(0)) * 2;
+      n.k = T * pv.numelTrailing(in->inputs()->Get(1)) * 2;
+      n.lse = T * hq * 4;
+    } else {
+      continue;
+    }
+    total += n.act + n.y + n.dt + n.states + n.q + n.k + n.lse;
+    needs.push_back(n);
+  }
+  size_t freeB = 0, totalB = 0;
+  HYB_CUDA(cuMemGetInfo(&freeB, &totalB));
+  if (needs.empty() || (double)total + 4e9 > (double)freeB)
+    return Status();
+  for (const Need &n : needs) {
+    SavedForward &sv = saved_[n.id];
+    if (n.mamba) {
+      HYBRID_RETURN_IF_ERROR(sv.act.alloc(n.act));
+      HYBRID_RETURN_IF_ERROR(sv.y.alloc(n.y));
+      HYBRID_RETURN_IF_ERROR(sv.dt.alloc(n.dt));
+      HYBRID_RETURN_IF_ERROR(sv.states.alloc(n.states));
+    } else {
+      HYBRID_RETURN_IF_ERROR(sv.q.alloc(n.q));
+      HYBRID_RETURN_IF_ERROR(sv.k.alloc(n.k));
+      HYBRID_RETURN_IF_ERROR(sv.lse.alloc(n.lse));
+    }
+  }
+  saveForward_ = true;
+  return Status();
+}
+
 StatusOr<double> CudaSession::trainStep(const int32_t *ids, const int32_t *labels, int64_t seq,
                                         bool backward, bool accumulate) {
   HYBRID_RETURN_IF_ERROR(initTrain());
@@ -222,6 +290,7 @@ StatusOr<double> CudaSession::trainStep(const int32_t *ids, const int32_t *label
   HYBRID_RETURN_IF_ERROR(ws.ids.alloc(T * 4));
   HYBRID_RETURN_IF_ERROR(ws.labels.alloc(T * 4));
   ws.tokens = T;
+  HYBRID_RETURN_IF_ERROR(planSavedForward(B, seq));
   HYB_CUDA(cuMemcpyHtoDAsync(ws.ids.p, ids, T * 4, stream_));
   HYB_CUDA(cuMemcpyHtoDAsync(ws.labels.p, labels, T * 4, stream_));
   pdlProgram_ = pdlNext_ = false;
@@ -583,7 +652,10 @@ Status CudaSession::launchTrainOp(const hyb::Program &p, const ProgramView &pv,
     CUdeviceptr dqp = dq.p ? dq.p : scratch.take(T * Hq * Dh * 4);
     CUdeviceptr dkp = dk.p ? dk.p : scratch.take(T * Hkv * Dh * 4);
     CUdeviceptr dvp = dv.p ? dv.p : scratch.take(T * Hkv * Dh * 4);
-    // The forward again, with its log-sum-exp, on q and k rotated as it read them.
+    SavedForward *sv = savedFor(pv, in.inputs()->Get(3));
+    if (sv)  // the forward kept q, k (rotated) and the log-sum-exp; o is its result
+      qs = sv->q.p, ks = sv->k.p, lse = sv->lse.p, o2 = inRef(3).p;
+    // Else the forward again, with its log-sum-exp, on q and k rotated as it read them.
     ::hyb::RopeArgs ra{};
     ra.B = (int)B, ra.L = (int)L;
     const int64_t rd = at.i("rotary_dim", 0) == 0 ? Dh : at.i("rotary_dim", 0);
@@ -592,7 +664,8 @@ Status CudaSession::launchTrainOp(const hyb::Program &p, const ProgramView &pv,
     ra.invFreq = f32p(it->second.p);
     ra.job[0] = {bf(q.p), bf(qs), (int)Hq, (int)(Hq * Dh), (int)L, 0, 1};
     ra.job[1] = {bf(k.p), bf(ks), (int)Hkv, (int)(Hkv * Dh), (int)L, 0, 1};
-    HYBRID_RETURN_IF_ERROR(launch(kn::rope(Dh), (unsigned)T, 2, 1, 0, &ra));
+    if (!sv)
+      HYBRID_RETURN_IF_ERROR(launch(kn::rope(Dh), (unsigned)T, 2, 1, 0, &ra));
     ::hyb::AttnArgs aa{};
     aa.q = bf(qs), aa.k = bf(ks), aa.v = bf(v.p), aa.out = bf(o2), aa.pos = ra.pos;
     aa.B = (int)B, aa.L = (int)L, aa.Hq = (int)Hq, aa.Hkv = (int)Hkv, aa.ctx = (int)L;
@@ -600,8 +673,9 @@ Status CudaSession::launchTrainOp(const hyb::Program &p, const ProgramView &pv,
     const double sc = at.f("scale", 0.0);
     aa.scale = (float)(sc > 0 ? sc : 1.0 / std::sqrt((double)Dh));
     aa.lse = f32p(lse);
-    HYBRID_RETURN_IF_ERROR(launch(kn::attnPrefill(Dh), (unsigned)((L + 63) / 64), (unsigned)Hq,
-                                  (unsigned)B, 0, &aa));
+    if (!sv)
+      HYBRID_RETURN_IF_ERROR(launch(kn::attnPrefill(Dh), (unsigned)((L + 63) / 64), (unsigned)Hq,
+                                    (unsigned)B, 0, &aa));
     ::hyb::AttnBwdArgs ba{bf(qs), bf(ks), bf(v.p), bf(o2), f32p(lse), f32p(dout.p), f32p(dqp),
                           f32p(dkp), f32p(dvp), f32p(stats), bf(doBf), (int)B, (int)L, (int)Hq,
                           (int)Hkv, aa.window, aa.scale};
@@ -702,9 +776,12 @@ Status CudaSession::mamba2CoreGrad(const hyb::Program &p, const ProgramView &pv,
     HYB_CUDA(cuMemsetD32Async(dy, 0, T * inner, stream_));
     dout.p = dy;
   }
+  SavedForward *sv = savedFor(pv, in.inputs()->Get(nIn - 2));
+  if (sv)  // the forward kept them
+    act = sv->act.p, y = sv->y.p, dtv = sv->dt.p, states = sv->states.p;
 
   // 1. conv + SiLU (fp32), dt, and the scan with its chunk states.
-  {
+  if (!sv) {
     ::hyb::ConvArgs a{vp(xbc.p), cf32p(cw.p), cb.p ? cf32p(cb.p) : nullptr, nullptr,
                       reinterpret_cast<void *>(act), (int)B, (int)L, (int)convDim, xbc.ld, 1};
     KernelInst pre = kn::convPrefill(K, true, xbc.f32);
@@ -717,30 +794,11 @@ Status CudaSession::mamba2CoreGrad(const hyb::Program &p, const ProgramView &pv,
       HYBRID_RETURN_IF_ERROR(launch1d(kn::conv(K, 1, true, xbc.f32), T * convDim, &a));
     }
   }
-  {
-    std::vector<double> lim = at.nums("dt_limit");
-    ::hyb::DtArgs a{vp(dt.p), cf32p(dtb.p), f32p(dtv), T, (int)H, dt.ld,
-                    lim.size() == 2 ? (float)lim[0] : -INFINITY,
-                    lim.size() == 2 ? (float)lim[1] : INFINITY};
-    HYBRID_RETURN_IF_ERROR(launch1d(kn::dtForward(dt.f32), T * H, &a));
-  }
   const float *actF = cf32p(act);
-  {
-    ::hyb::ScanArgs a{};
-    a.x = actF, a.dt = cf32p(dtv), a.dtBias = nullptr, a.aLog = cf32p(alog.p);
-    a.d = dd.p ? cf32p(dd.p) : nullptr;
-    a.bm = actF + inner, a.cm = actF + inner + gn, a.state = nullptr;
-    a.y = reinterpret_cast<void *>(y);
-    a.B = (int)B, a.L = (int)L, a.H = (int)H, a.P = (int)P, a.G = (int)G;
-    a.ldx = (int)convDim, a.lddt = (int)H, a.ldbc = (int)convDim;
-    a.dtLo = -INFINITY, a.dtHi = INFINITY;
-    a.chunkStates = f32p(states);
-    int ps = kn::ssdChunkSliceWide(P);
-    if (B * H * (P / ps) < 132)
-      ps = 16;
-    HYBRID_RETURN_IF_ERROR(launch(kn::ssdChunkTrain(N, ps), (unsigned)(H * (P / ps)), (unsigned)B,
-                                  1, (size_t)::hyb::ssdChunkSmemBytes((int)N, ps), &a));
-  }
+  if (!sv)
+    HYBRID_RETURN_IF_ERROR(trainScan(in, act, vp(dt.p), dt.f32, dt.ld, cf32p(dtb.p),
+                                     cf32p(alog.p), dd.p ? cf32p(dd.p) : nullptr, dtv, y, states,
+                                     B, L));
   // 2. The gated norm: dy, dz and the norm weight's gradient.
   auto colReduce = [&](CUdeviceptr part, int64_t rows, int64_t cols, int64_t split,
                        CUdeviceptr out0, CUdeviceptr out1) -> Status {
@@ -815,6 +873,45 @@ Status CudaSession::mamba2CoreGrad(const hyb::Program &p, const ProgramView &pv,
         colReduce(part, parts, convDim * (K + 1), convDim * K, dcw, dcb));
   }
   return Status();
+}
+
+/// mamba2_core's dt (fp32) and the chunked scan storing the state entering
+/// every chunk, on the conv + SiLU output `act` [T, x | B | C]: the forward of
+/// train_step when it keeps its state, else the backward's recompute.
+Status CudaSession::trainScan(const hyb::Instr &in, CUdeviceptr act, const void *dtRaw,
+                              bool dtF32, int lddt, const float *dtBias, const float *aLog,
+                              const float *d, CUdeviceptr dt, CUdeviceptr y, CUdeviceptr states,
+                              int64_t B, int64_t L) {
+  InstrAttrs at{in};
+  const int64_t T = B * L, H = at.i("heads", 0), P = at.i("head_dim", 0), G = at.i("groups", 1),
+                N = at.i("state", 0);
+  const int64_t inner = H * P, gn = G * N, convDim = inner + 2 * gn;
+  std::vector<double> lim = at.nums("dt_limit");
+  ::hyb::DtArgs da{dtRaw, dtBias, reinterpret_cast<float *>(dt), T, (int)H, lddt,
+                   lim.size() == 2 ? (float)lim[0] : -INFINITY,
+                   lim.size() == 2 ? (float)lim[1] : INFINITY};
+  HYBRID_RETURN_IF_ERROR(launch1d(kn::dtForward(dtF32), T * H, &da));
+  const float *actF = reinterpret_cast<const float *>(act);
+  ::hyb::ScanArgs a{};
+  a.x = actF, a.dt = reinterpret_cast<const float *>(dt), a.dtBias = nullptr, a.aLog = aLog;
+  a.d = d, a.bm = actF + inner, a.cm = actF + inner + gn, a.state = nullptr;
+  a.y = reinterpret_cast<void *>(y);
+  a.B = (int)B, a.L = (int)L, a.H = (int)H, a.P = (int)P, a.G = (int)G;
+  a.ldx = (int)convDim, a.lddt = (int)H, a.ldbc = (int)convDim;
+  a.dtLo = -INFINITY, a.dtHi = INFINITY;  // dt is final
+  a.chunkStates = reinterpret_cast<float *>(states);
+  int ps = kn::ssdChunkSliceWide(P);
+  if (B * H * (P / ps) < 132)
+    ps = 16;
+  return launch(kn::ssdChunkTrain(N, ps), (unsigned)(H * (P / ps)), (unsigned)B, 1,
+                (size_t)::hyb::ssdChunkSmemBytes((int)N, ps), &a);
+}
+
+Status CudaSession::trainScanForward(SavedForward &sv, const hyb::Instr &in, const void *dtRaw,
+                                     bool dtF32, int lddt, const float *dtBias, const float *aLog,
+                                     const float *d, int64_t B, int64_t L) {
+  return trainScan(in, sv.act.p, dtRaw, dtF32, lddt, dtBias, aLog, d, sv.dt.p, sv.y.p,
+                   sv.states.p, B, L);
 }
 
 /// The chunked scan's backward (ssd_chunk_bwd.cuh).

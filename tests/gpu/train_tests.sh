@@ -5,8 +5,9 @@
 #     bf16-rounded weights and batch; the loss and every weight gradient
 #     within 2e-2 (max|gpu - cpu| / max|cpu| per tensor), for the tiny model
 #     (attention, Mamba-2, the intra-layer branch combine) at a short ragged
-#     length and at two full scan chunks, and the e2e families that compile
-#     for GPU training;
+#     length and at two full scan chunks (once recomputing the forward state
+#     in the backward instead of keeping it), and the e2e families that
+#     compile for GPU training;
 #   - hybrid-run train --device cuda on a text: the loss falls and
 #     --resume continues from the checkpoint;
 #   - one train-check under compute-sanitizer memcheck.
@@ -27,6 +28,9 @@ check() { # name command...
 }
 check "tiny train-check B2 L37" "$RUN" train-check "$HYB/tiny-train.hyb" --random-weights 5 --batch 2 --seq 37
 check "tiny train-check B2 L64" "$RUN" train-check "$HYB/tiny-train.hyb" --random-weights 6 --batch 2 --seq 64
+# The backward recomputing the scan and the attention forward instead of
+# reading what the forward kept (what happens when memory is short).
+check "tiny train-check B2 L64, recompute" env HYBRIDC_CUDA_RECOMPUTE=1 "$RUN" train-check "$HYB/tiny-train.hyb" --random-weights 6 --batch 2 --seq 64
 for f in "$HYB"/fam-*-train.hyb; do
   [ -f "$f" ] || continue
   check "$(basename "$f" .hyb) train-check B2 L48" "$RUN" train-check "$f" --random-weights 8 --batch 2 --seq 48
