@@ -623,7 +623,10 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
   if (op == "swiglu_linear") {
     Ref x = inRef(0), wg = inRef(1), wu = inRef(2), o = outRef(0);
     const int64_t K = wg.shape[1], N = wg.shape[0];
-    if (useGemv_ && gemvFits(T, K)) {  // decode: gate, up and silu * up in one pass
+    SavedForward *sv = savedFor(pv, in.outputs()->Get(0));  // train_step: kept for the backward
+    if (sv && !sv->g.p)
+      sv = nullptr;
+    if (useGemv_ && gemvFits(T, K) && !sv) {  // decode: gate, up and silu * up in one pass
       ::hyb::GemvArgs a{};
       a.x = bf(x.p), a.w = bf(wg.p), a.w2 = bf(wu.p);
       a.out = reinterpret_cast<void *>(o.p);
@@ -637,6 +640,8 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
                     &a);
     }
     CUdeviceptr g = ws.scratch.p, u = ws.scratch.p + ((T * N * 2 + 255) / 256) * 256;
+    if (sv)
+      g = sv->g.p, u = sv->u.p;
     HYBRID_RETURN_IF_ERROR(gemm(x.p, K, wg.p, g, N, T, K, N, 1.f, 0.f, false));
     HYBRID_RETURN_IF_ERROR(gemm(x.p, K, wu.p, u, N, T, K, N, 1.f, 0.f, false));
     ::hyb::BinaryArgs a{};
@@ -886,6 +891,8 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
     // train_step with memory to spare: the conv output, dt, the scan output and
     // its chunk states go where the backward finds them (CudaTrain.cpp).
     SavedForward *sv = savedFor(pv, in.outputs()->Get(0));
+    if (sv && !sv->act.p)
+      sv = nullptr;
     if (sv)
       conv = sv->act.p, y = sv->y.p;
     HYBRID_RETURN_IF_ERROR(convLaunch(reinterpret_cast<const void *>(xbc), xf, ldxbc, f32p(cw.p), cb.p ? f32p(cb.p) : nullptr,
@@ -956,6 +963,8 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
       CUdeviceptr qs = ws.scratch.p;
       CUdeviceptr ks = qs + ((T * Hq * Dh * 2 + 255) / 256) * 256;
       SavedForward *sv = savedFor(pv, in.outputs()->Get(0));  // kept for the backward
+      if (sv && !sv->q.p)
+        sv = nullptr;
       if (sv)
         qs = sv->q.p, ks = sv->k.p;
       ra.pos = reinterpret_cast<const int32_t *>(zeroPos_.p);

@@ -304,10 +304,11 @@ private:
   /// train_step: what a forward op keeps for its backward when memory allows
   /// (else the backward recomputes it): mamba2_core's conv + SiLU output, dt,
   /// scan output and chunk states; rope_attention's rotated q, k and the
-  /// log-sum-exp.
+  /// log-sum-exp; swiglu_linear's gate and up projections.
   struct SavedForward {
     DevBuf act, y, dt, states;
     DevBuf q, k, lse;
+    DevBuf g, u;  // swiglu_linear's two GEMM outputs (bf16)
   };
   /// The saved buffers of the forward op whose result is value `id`, or null.
   SavedForward *savedFor(const ProgramView &pv, int id);
@@ -324,7 +325,10 @@ private:
   DevBuf embCounts_;  // the embedding backward's per-id counts: zero between launches
   DevBuf zeroPos_, optimTable_, optimBlocks_, optimPartial_, optimScalars_;
   int64_t optimBlockCount_ = 0, adamT_ = 0;
-  int accumulated_ = 0;               // micro-batches in gradAcc_
+  int accumulated_ = 0;               // micro-batches in the gradients
+  bool gradsInFixed_ = true;           // one micro-batch: the gradients are the fixed arena's
+  DevBuf optimTableFixed_;             // the optimizer's tensor table reading the fixed arena
+  CUdeviceptr gradSource() const { return gradsInFixed_ ? trainWs_.fixed.p : gradAcc_.p; }
   std::map<int, SavedForward> saved_;  // by the forward op's result (root value id)
   bool saveForward_ = false;           // this step keeps forward state (memory allowed)
   int64_t savedTokens_ = -1;

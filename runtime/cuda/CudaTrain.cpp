@@ -112,6 +112,9 @@ double CudaSession::trainDeviceBytes() const {
     b += (double)m.bytes;
   b += (double)trainWs_.fixed.bytes + gradAcc_.bytes + momentM_.bytes + momentV_.bytes;
   b += (double)trainWs_.arena.bytes + trainWs_.scratch.bytes;
+  for (const auto &[id, sv] : saved_)
+    for (const DevBuf *d : {&sv.act, &sv.y, &sv.dt, &sv.states, &sv.q, &sv.k, &sv.lse, &sv.g, &sv.u})
+      b += (double)d->bytes;
   return b;
 }
 
@@ -225,14 +228,15 @@ Status CudaSession::planSavedForward(int64_t B, int64_t L) {
   struct Need {
     int id;
     bool mamba;
-    int64_t act, y, dt, states, q, k, lse;
+    int64_t act, y, dt, states, q, k, lse, g, u;
+    int tier;  // 0: the scan and attention state (larger savings a byte), 1: SwiGLU's GEMMs
   };
   std::vector<Need> needs;
-  int64_t total = 0;
+  int64_t total[2] = {0, 0};
   for (const hyb::Instr *in : *train_->instrs()) {
     const std::string op = in->op()->str();
     InstrAttrs at{*in};
-    Need n{pv.root(in->outputs()->Get(0)), op == "mamba2_core", 0, 0, 0, 0, 0, 0, 0};
+    Need n{pv.root(in->outputs()->Get(0)), op == "mamba2_core", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     if (op == "mamba2_core") {
       const int64_t H = at.i("heads", 0), P = at.i("head_dim", 0), N = at.i("state", 0);
       const int64_t inner = H * P, convDim = inner + 2 * at.i("groups", 1) * N;
@@ -243,18 +247,31 @@ Status CudaSession::planSavedForward(int64_t B, int64_t L) {
       n.q = T * pv.numelTrailing(in->inputs()->Get(0)) * 2;
       n.k = T * pv.numelTrailing(in->inputs()->Get(1)) * 2;
       n.lse = T * hq * 4;
+    } else if (op == "swiglu_linear" && in->inputs()->size() == 3) {
+      n.g = n.u = T * pv.shape(in->inputs()->Get(1))[0] * 2;
+      n.tier = 1;
     } else {
       continue;
     }
-    total += n.act + n.y + n.dt + n.states + n.q + n.k + n.lse;
+    total[n.tier] += n.act + n.y + n.dt + n.states + n.q + n.k + n.lse + n.g + n.u;
     needs.push_back(n);
   }
   size_t freeB = 0, totalB = 0;
   HYB_CUDA(cuMemGetInfo(&freeB, &totalB));
-  if (needs.empty() || (double)total + 4e9 > (double)freeB)
+  int tiers = 0;  // how many tiers fit beside the arena with 4 GB to spare
+  if ((double)total[0] + 4e9 <= (double)freeB)
+    tiers = (double)total[0] + total[1] + 4e9 <= (double)freeB ? 2 : 1;
+  if (needs.empty() || tiers == 0)
     return Status();
   for (const Need &n : needs) {
+    if (n.tier >= tiers)
+      continue;
     SavedForward &sv = saved_[n.id];
+    if (n.g) {
+      HYBRID_RETURN_IF_ERROR(sv.g.alloc(n.g));
+      HYBRID_RETURN_IF_ERROR(sv.u.alloc(n.u));
+      continue;
+    }
     if (n.mamba) {
       HYBRID_RETURN_IF_ERROR(sv.act.alloc(n.act));
       HYBRID_RETURN_IF_ERROR(sv.y.alloc(n.y));
@@ -291,6 +308,10 @@ StatusOr<double> CudaSession::trainStep(const int32_t *ids, const int32_t *label
   HYBRID_RETURN_IF_ERROR(ws.labels.alloc(T * 4));
   ws.tokens = T;
   HYBRID_RETURN_IF_ERROR(planSavedForward(B, seq));
+  if (backward && accumulate && accumulated_ > 0 && gradsInFixed_) {
+    HYB_CUDA(cuMemcpyDtoDAsync(gradAcc_.p, ws.fixed.p, train_->fixed_arena_bytes(), stream_));
+    gradsInFixed_ = false;
+  }
   HYB_CUDA(cuMemcpyHtoDAsync(ws.ids.p, ids, T * 4, stream_));
   HYB_CUDA(cuMemcpyHtoDAsync(ws.labels.p, labels, T * 4, stream_));
   pdlProgram_ = pdlNext_ = false;
@@ -345,9 +366,10 @@ StatusOr<double> CudaSession::trainStep(const int32_t *ids, const int32_t *label
   }
   const int64_t fixed = train_->fixed_arena_bytes();
   if (backward) {
-    // The accumulators: the fixed arena's gradients summed over micro-batches.
+    // One micro-batch: the gradients stay in the fixed arena. More: summed in
+    // gradAcc_ (the first copied there before the second overwrote it).
     if (!accumulate || accumulated_ == 0) {
-      HYB_CUDA(cuMemcpyDtoDAsync(gradAcc_.p, ws.fixed.p, fixed, stream_));
+      gradsInFixed_ = true;
       accumulated_ = 1;
     } else {
       ::hyb::AxpbyArgs a{reinterpret_cast<const float *>(ws.fixed.p),
@@ -380,7 +402,7 @@ Status CudaSession::downloadGradients(std::vector<std::vector<float>> *grads) {
       continue;
     std::vector<float> &g = (*grads)[w];
     g.resize(model_.weight(w).size());
-    HYB_CUDA(cuMemcpyDtoH(g.data(), gradAcc_.p + v->offset_fixed(), g.size() * 4));
+    HYB_CUDA(cuMemcpyDtoH(g.data(), gradSource() + v->offset_fixed(), g.size() * 4));
     if (accumulated_ > 1)
       for (float &x : g)
         x *= inv;
@@ -520,8 +542,13 @@ Status CudaSession::launchTrainOp(const hyb::Program &p, const ProgramView &pv,
     }
     CUdeviceptr g = scratch.take(T * F * 2), u = scratch.take(T * F * 2);
     CUdeviceptr dg = scratch.take(T * F * 2), du = scratch.take(T * F * 2);
-    HYBRID_RETURN_IF_ERROR(gemm(x.p, K, wg.p, g, F, T, K, F, 1.f, 0.f, false));
-    HYBRID_RETURN_IF_ERROR(gemm(x.p, K, wu.p, u, F, T, K, F, 1.f, 0.f, false));
+    SavedForward *sv = savedFor(pv, in.inputs()->Get(nIn - 2));
+    if (sv && sv->g.p) {  // the forward kept its two projections
+      g = sv->g.p, u = sv->u.p;
+    } else {
+      HYBRID_RETURN_IF_ERROR(gemm(x.p, K, wg.p, g, F, T, K, F, 1.f, 0.f, false));
+      HYBRID_RETURN_IF_ERROR(gemm(x.p, K, wu.p, u, F, T, K, F, 1.f, 0.f, false));
+    }
     const int vec = F % 4 == 0 ? 4 : F % 2 == 0 ? 2 : 1;
     ::hyb::SwigluBwdArgs a{reinterpret_cast<const void *>(g), reinterpret_cast<const void *>(u),
                            f32p(dout.p), reinterpret_cast<::hyb::bf16_t *>(dg),
@@ -653,6 +680,8 @@ Status CudaSession::launchTrainOp(const hyb::Program &p, const ProgramView &pv,
     CUdeviceptr dkp = dk.p ? dk.p : scratch.take(T * Hkv * Dh * 4);
     CUdeviceptr dvp = dv.p ? dv.p : scratch.take(T * Hkv * Dh * 4);
     SavedForward *sv = savedFor(pv, in.inputs()->Get(3));
+    if (sv && !sv->q.p)
+      sv = nullptr;
     if (sv)  // the forward kept q, k (rotated) and the log-sum-exp; o is its result
       qs = sv->q.p, ks = sv->k.p, lse = sv->lse.p, o2 = inRef(3).p;
     // Else the forward again, with its log-sum-exp, on q and k rotated as it read them.
@@ -777,6 +806,8 @@ Status CudaSession::mamba2CoreGrad(const hyb::Program &p, const ProgramView &pv,
     dout.p = dy;
   }
   SavedForward *sv = savedFor(pv, in.inputs()->Get(nIn - 2));
+  if (sv && !sv->act.p)
+    sv = nullptr;
   if (sv)  // the forward kept them
     act = sv->act.p, y = sv->y.p, dtv = sv->dt.p, states = sv->states.p;
 
@@ -958,20 +989,22 @@ StatusOr<double> CudaSession::adamwStep(const DeviceAdamW &u) {
   if (!train_ || accumulated_ == 0)
     return HYBRID_ERROR("no gradients to apply: run a training step first");
   const int64_t fixed = train_->fixed_arena_bytes();
+  const CUdeviceptr src = gradSource();
+  DevBuf &table = gradsInFixed_ ? optimTableFixed_ : optimTable_;
   if (accumulated_ > 1) {  // the mean over the micro-batches
     ::hyb::AxpbyArgs a{reinterpret_cast<const float *>(gradAcc_.p), nullptr,
                        reinterpret_cast<float *>(gradAcc_.p), fixed / 4,
                        1.f / (float)accumulated_, 0.f};
     HYBRID_RETURN_IF_ERROR(launch1d(kn::axpby(), fixed / 4, &a));
   }
-  if (!optimTable_.p) {
+  if (!table.p) {
     std::vector<::hyb::OptimTensor> tensors;
     std::vector<::hyb::OptimBlock> blocks;
     for (const GradSlot &g : gradSlots(*train_, *trainView_, weights_.size())) {
       ::hyb::OptimTensor t{};
       const bool bf = weightBf16_[g.weight];
       t.p = reinterpret_cast<float *>(bf ? master_[g.weight].p : weights_[g.weight].p);
-      t.g = reinterpret_cast<const float *>(gradAcc_.p + g.offset);
+      t.g = reinterpret_cast<const float *>(src + g.offset);
       t.m = reinterpret_cast<float *>(momentM_.p + g.offset);
       t.v = reinterpret_cast<float *>(momentV_.p + g.offset);
       t.copy = bf ? reinterpret_cast<::hyb::bf16_t *>(weights_[g.weight].p) : nullptr;
@@ -984,16 +1017,16 @@ StatusOr<double> CudaSession::adamwStep(const DeviceAdamW &u) {
     }
     if (tensors.empty())
       return HYBRID_ERROR("train_step has no weight gradients");
-    HYBRID_RETURN_IF_ERROR(optimTable_.alloc(tensors.size() * sizeof(::hyb::OptimTensor)));
+    HYBRID_RETURN_IF_ERROR(table.alloc(tensors.size() * sizeof(::hyb::OptimTensor)));
     HYBRID_RETURN_IF_ERROR(optimBlocks_.alloc(blocks.size() * sizeof(::hyb::OptimBlock)));
     HYBRID_RETURN_IF_ERROR(optimPartial_.alloc(blocks.size() * sizeof(double)));
     HYBRID_RETURN_IF_ERROR(optimScalars_.alloc(16));
-    HYB_CUDA(cuMemcpyHtoD(optimTable_.p, tensors.data(), tensors.size() * sizeof(tensors[0])));
+    HYB_CUDA(cuMemcpyHtoD(table.p, tensors.data(), tensors.size() * sizeof(tensors[0])));
     HYB_CUDA(cuMemcpyHtoD(optimBlocks_.p, blocks.data(), blocks.size() * sizeof(blocks[0])));
     optimBlockCount_ = (int64_t)blocks.size();
   }
   ::hyb::OptimArgs a{};
-  a.tensors = reinterpret_cast<const ::hyb::OptimTensor *>(optimTable_.p);
+  a.tensors = reinterpret_cast<const ::hyb::OptimTensor *>(table.p);
   a.blocks = reinterpret_cast<const ::hyb::OptimBlock *>(optimBlocks_.p);
   a.partial = reinterpret_cast<double *>(optimPartial_.p);
   a.scale = reinterpret_cast<float *>(optimScalars_.p);

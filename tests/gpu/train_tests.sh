@@ -8,7 +8,7 @@
 #     length and at two full scan chunks (once recomputing the forward state
 #     in the backward instead of keeping it), and the e2e families that
 #     compile for GPU training;
-#   - hybrid-run train --device cuda on a text: the loss falls and
+#   - hybrid-run train --device cuda on a text (2 micro-batches a step): the loss falls and
 #     --resume continues from the checkpoint;
 #   - one train-check under compute-sanitizer memcheck.
 set -u
@@ -40,7 +40,7 @@ python3 -c "
 import random; random.seed(0)
 w = 'the state space model reads every token once while attention looks back at all of them'.split()
 print(' '.join(random.choice(w) for _ in range(20000)))" > "$T/text.txt"
-check "train --device cuda: the loss falls" bash -c "'$RUN' train '$HYB/tiny-train.hyb' --data '$T/text.txt' --steps 40 --batch 4 --seq 64 --lr 3e-3 --val-every 10 --log-every 10 --out '$T/run' --stop-after 38 --device cuda > '$T/train.log' 2>&1 || { cat '$T/train.log'; exit 1; }
+check "train --device cuda: the loss falls" bash -c "'$RUN' train '$HYB/tiny-train.hyb' --data '$T/text.txt' --steps 40 --batch 4 --seq 64 --accum 2 --lr 3e-3 --val-every 10 --log-every 10 --out '$T/run' --stop-after 38 --device cuda > '$T/train.log' 2>&1 || { cat '$T/train.log'; exit 1; }
   python3 - '$T/run/loss.csv' <<'PY'
 import csv, sys
 rows = [r for r in csv.DictReader(open(sys.argv[1])) if r['val_loss']]
