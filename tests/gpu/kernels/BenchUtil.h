@@ -1,8 +1,9 @@
 //===- BenchUtil.h - Helpers of the kernel checks and micro-benchmarks ----===//
 //
 // Host code shared by tests/gpu/kernels/*_bench.cu: CUDA runtime error
-// checks, the error measure against a host reference, and the median time of
-// repeated launches (CUDA events, after warm-up).
+// checks, bf16 <-> fp32 on the host, device upload / download, the error
+// measure against a host reference, and the median time of repeated launches
+// (CUDA events, after warm-up).
 //
 //===----------------------------------------------------------------------===//
 #ifndef HYBRIDC_TESTS_GPU_KERNELS_BENCHUTIL_H
@@ -13,7 +14,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 /// Exits with status 2 (a CUDA failure, not a wrong result) on any error.
@@ -26,6 +29,34 @@
       std::exit(2);                                                                           \
     }                                                                                         \
   } while (0)
+
+/// bf16 bits -> fp32, and fp32 -> bf16 bits rounded to nearest even (finite
+/// inputs), on the host.
+static inline float bf2f(uint16_t v) {
+  uint32_t u = (uint32_t)v << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+static inline uint16_t f2bf(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return (uint16_t)(u >> 16);
+}
+
+/// A device copy of v (at least one element allocated), and back.
+template <typename T> T *upload(const std::vector<T> &v) {
+  T *d;
+  CK(cudaMalloc(&d, std::max<size_t>(v.size(), 1) * sizeof(T)));
+  CK(cudaMemcpy(d, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice));
+  return d;
+}
+template <typename T> std::vector<T> download(const T *d, size_t n) {
+  std::vector<T> v(n);
+  CK(cudaMemcpy(v.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost));
+  return v;
+}
 
 namespace hybrid::bench {
 

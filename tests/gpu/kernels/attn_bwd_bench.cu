@@ -66,35 +66,12 @@ __global__ void __launch_bounds__(hyb::ropeBwdThreads) ropeBwdK(const RopeBwdArg
 }
 
 // --- host helpers ------------------------------------------------------------
-static float bf2f(bf16_t v) {
-  uint32_t u = (uint32_t)v << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-static bf16_t f2bf(float f) {  // round to nearest even (finite inputs)
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return (bf16_t)(u >> 16);
-}
 static uint64_t rngState = 0x9e3779b97f4a7c15ull;
 static float urand() {  // uniform [-1, 1)
   rngState ^= rngState << 13;
   rngState ^= rngState >> 7;
   rngState ^= rngState << 17;
   return (float)((rngState >> 40) * (1.0 / 8388608.0)) - 1.f;
-}
-template <typename T> static T *upload(const std::vector<T> &v) {
-  T *d;
-  CK(cudaMalloc(&d, std::max<size_t>(v.size(), 1) * sizeof(T)));
-  CK(cudaMemcpy(d, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice));
-  return d;
-}
-template <typename T> static std::vector<T> download(const T *d, size_t n) {
-  std::vector<T> v(n);
-  CK(cudaMemcpy(v.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost));
-  return v;
 }
 
 static int failures = 0;

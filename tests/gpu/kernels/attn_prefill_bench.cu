@@ -50,18 +50,6 @@ extern "C" __global__ void __launch_bounds__(64) attn_mma_64_mt2(const AttnArgs 
 }
 
 
-static float bf2f(bf16_t v) {
-  uint32_t u = (uint32_t)v << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-static bf16_t f2bf(float f) {  // round to nearest even (finite inputs)
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return (bf16_t)(u >> 16);
-}
 
 static uint64_t rngState = 0x9e3779b97f4a7c15ull;
 static float urand() {  // uniform [-1, 1)

@@ -94,18 +94,6 @@ using DtK = void (*)(const DtGradArgs);
 using ConvK = void (*)(const ConvGradArgs);
 
 // ---- Host helpers ------------------------------------------------------------
-static float bf2f(bf16_t v) {
-  uint32_t u = (uint32_t)v << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-static bf16_t f2bf(float f) {  // round to nearest even (finite inputs)
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return (bf16_t)(u >> 16);
-}
 static double sigm(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 static double siluP(double x) {
   const double s = sigm(x);
@@ -124,17 +112,6 @@ struct Rng {
   }
 };
 
-template <typename T> T *upload(const std::vector<T> &v) {
-  T *d;
-  CK(cudaMalloc(&d, std::max<size_t>(v.size(), 1) * sizeof(T)));
-  CK(cudaMemcpy(d, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice));
-  return d;
-}
-template <typename T> std::vector<T> download(const T *d, size_t n) {
-  std::vector<T> v(n);
-  CK(cudaMemcpy(v.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost));
-  return v;
-}
 /// v as the device stores it (bf16 or fp32); rounds v in place to what the
 /// device holds, so the reference sees the same inputs.
 static void *uploadAs(std::vector<float> &v, bool bf) {

@@ -61,17 +61,6 @@ extern "C" __global__ void __launch_bounds__(256, 2) fwd128x64(const hyb::ScanAr
   hyb::ssd_chunk_kernel<128, 64, float, float, float, true>(a);
 }
 
-template <typename T> T *upload(const std::vector<T> &v) {
-  T *d;
-  CK(cudaMalloc(&d, std::max<size_t>(v.size(), 1) * sizeof(T)));
-  CK(cudaMemcpy(d, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice));
-  return d;
-}
-template <typename T> std::vector<T> download(const T *d, size_t n) {
-  std::vector<T> v(n);
-  CK(cudaMemcpy(v.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost));
-  return v;
-}
 
 struct Problem {
   int B, L, H, P, G, N;
