@@ -28,3 +28,14 @@ fortunes_files = ["fortunes", "literature", "wisdom", "science", "people"]
 if all(os.path.exists(os.path.join(fortunes_dir, f)) for f in fortunes_files):
     config.available_features.add("fortunes")
     config.substitutions.append(("%fortunes", ",".join(os.path.join(fortunes_dir, f) for f in fortunes_files)))
+
+# A machine with an NVIDIA GPU (a working driver): tests of the errors
+# without one say `UNSUPPORTED: nvidia-gpu`.
+import shutil
+import subprocess
+if shutil.which("nvidia-smi"):
+    try:
+        if subprocess.run(["nvidia-smi", "-L"], capture_output=True, timeout=20).returncode == 0:
+            config.available_features.add("nvidia-gpu")
+    except Exception:
+        pass
