@@ -387,22 +387,36 @@ StatusOr<double> CudaSession::trainStep(const int32_t *ids, const int32_t *label
   return (double)loss;
 }
 
+namespace {
+/// Each weight's gradient in the fixed arena (program outputs 1..).
+struct GradSlot {
+  int weight;
+  int64_t offset, n;
+};
+std::vector<GradSlot> gradSlots(const hyb::Program &p, const ProgramView &pv, size_t numWeights) {
+  std::vector<GradSlot> out;
+  for (size_t o = 1; o < p.outputs()->size(); ++o) {
+    const int id = p.outputs()->Get(o);
+    const hyb::Value *v = pv.val(pv.root(id));
+    int w = pv.val(id)->grad_of() >= 0 ? pv.val(id)->grad_of() : v->grad_of();
+    if (w < 0 || w >= (int)numWeights || v->kind() != hyb::ValueKind::Fixed)
+      continue;
+    out.push_back({w, v->offset_fixed(), v->bytes_fixed() / 4});
+  }
+  return out;
+}
+} // namespace
+
 Status CudaSession::downloadGradients(std::vector<std::vector<float>> *grads) {
   if (!train_ || accumulated_ == 0)
     return HYBRID_ERROR("no gradients: run a training step first");
   HYB_CUDA(cuStreamSynchronize(stream_));
   grads->assign(weights_.size(), {});
   const float inv = 1.f / (float)accumulated_;
-  for (size_t o = 1; o < train_->outputs()->size(); ++o) {
-    const int id = train_->outputs()->Get(o);
-    const hyb::Value *v = trainView_->val(trainView_->root(id));
-    const int w = trainView_->val(id)->grad_of() >= 0 ? trainView_->val(id)->grad_of()
-                                                      : v->grad_of();
-    if (w < 0 || w >= (int)weights_.size())
-      continue;
-    std::vector<float> &g = (*grads)[w];
-    g.resize(model_.weight(w).size());
-    HYB_CUDA(cuMemcpyDtoH(g.data(), gradSource() + v->offset_fixed(), g.size() * 4));
+  for (const GradSlot &slot : gradSlots(*train_, *trainView_, weights_.size())) {
+    std::vector<float> &g = (*grads)[slot.weight];
+    g.resize(model_.weight(slot.weight).size());
+    HYB_CUDA(cuMemcpyDtoH(g.data(), gradSource() + slot.offset, g.size() * 4));
     if (accumulated_ > 1)
       for (float &x : g)
         x *= inv;
@@ -965,25 +979,6 @@ Status CudaSession::ssdBackward(const ::hyb::ScanGradArgs &a, int64_t N) {
   return launch(ks[3], (unsigned)a.H, 1, 1, 0, &a);
 }
 
-namespace {
-/// Each weight's gradient in the fixed arena (program outputs 1..).
-struct GradSlot {
-  int weight;
-  int64_t offset, n;
-};
-std::vector<GradSlot> gradSlots(const hyb::Program &p, const ProgramView &pv, size_t numWeights) {
-  std::vector<GradSlot> out;
-  for (size_t o = 1; o < p.outputs()->size(); ++o) {
-    const int id = p.outputs()->Get(o);
-    const hyb::Value *v = pv.val(pv.root(id));
-    int w = pv.val(id)->grad_of() >= 0 ? pv.val(id)->grad_of() : v->grad_of();
-    if (w < 0 || w >= (int)numWeights || v->kind() != hyb::ValueKind::Fixed)
-      continue;
-    out.push_back({w, v->offset_fixed(), v->bytes_fixed() / 4});
-  }
-  return out;
-}
-} // namespace
 
 StatusOr<double> CudaSession::adamwStep(const DeviceAdamW &u) {
   if (!train_ || accumulated_ == 0)

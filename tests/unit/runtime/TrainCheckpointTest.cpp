@@ -325,6 +325,11 @@ private:
   std::unique_ptr<AdamW> adam_;
 };
 
+void expectSameWeights(const QuadraticTarget &want, const QuadraticTarget &got) {
+  for (size_t i = 0; i < want.weights_.size(); ++i)
+    EXPECT_EQ(want.weights_[i], got.weights_[i]) << "weight " << i;
+}
+
 TEST(TrainLoop, SelfUpdatingTargetMatchesTheHostLoopAndResumes) {
   auto data = BatchSampler::create(stream(), 0.05, 8, 99);
   ASSERT_TRUE(data.ok());
@@ -337,8 +342,7 @@ TEST(TrainLoop, SelfUpdatingTargetMatchesTheHostLoopAndResumes) {
   auto r = b.run(nullptr);
   ASSERT_TRUE(r.ok()) << r.status().toString();
   EXPECT_EQ(device.accumulateCalls, 12 * 2);  // accum 2
-  for (size_t i = 0; i < host.weights_.size(); ++i)
-    EXPECT_EQ(host.weights_[i], device.weights_[i]) << "weight " << i;
+  expectSameWeights(host, device);
   expectSameHistory(a.history(), b.history(), 0);
 
   // 6 steps with a checkpoint, then a fresh target resumed from it.
@@ -359,8 +363,7 @@ TEST(TrainLoop, SelfUpdatingTargetMatchesTheHostLoopAndResumes) {
   Status st = g.resume(dir);
   ASSERT_TRUE(st.ok()) << st.toString();
   ASSERT_TRUE(g.run(nullptr).ok());
-  for (size_t i = 0; i < host.weights_.size(); ++i)
-    EXPECT_EQ(host.weights_[i], second.weights_[i]) << "weight " << i;
+  expectSameWeights(host, second);
   expectSameHistory(a.history(), g.history(), 6);
   removeTree(dir);
 }
