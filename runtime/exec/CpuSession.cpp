@@ -2,6 +2,8 @@
 #include "runtime/exec/Executor.h"
 #include "runtime/exec/ProgramRunner.h"
 
+#include "codegen/KernelPlan.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -10,13 +12,24 @@ namespace {
 
 class CpuSession : public Session {
 public:
-  CpuSession(const Model &model, int64_t batch) : model_(model), batch_(batch) {}
+  CpuSession(const Model &model, int64_t batch, CpuSessionOptions o)
+      : model_(model), batch_(batch), options_(o) {}
 
   Status init() {
     const hyb::Artifact &a = model_.artifact().root();
     // Every op of the inference programs needs a CPU kernel: fail before running.
     for (const char *name : {"prefill", "decode"})
       HYBRID_RETURN_IF_ERROR(ProgramRunner::checkKernels(*model_.artifact().program(name)));
+    if (options_.cudaStorage)
+      for (int k = 0; k < 2; ++k) {
+        const hyb::Program &p = *model_.artifact().program(k ? "decode" : "prefill");
+        codegen::ProgramView pv(a, p);
+        std::vector<bool> &mask = bf16Values_[k];
+        mask.assign(p.values()->size(), false);
+        for (size_t id = 0; id < mask.size(); ++id)
+          mask[id] = p.values()->Get(pv.root((int)id))->kind() == hyb::ValueKind::Activation &&
+                     !pv.isF32((int)id);
+      }
     int64_t n = a.caches() ? a.caches()->size() : 0;
     storage_.resize(n);
     refs_.resize(n);
@@ -84,6 +97,8 @@ private:
     r.inputs = {ids};
     r.caches = &refs_;
     r.pos0 = pos0.data();
+    if (options_.cudaStorage)
+      r.roundToBf16 = &bf16Values_[seq == 1 ? 1 : 0];
     HYBRID_RETURN_IF_ERROR(runner_.run(r));
     TensorRef out = runner_.view(p.outputs()->Get(0));
     logits->assign(out.f(), out.f() + out.numel());
@@ -92,6 +107,8 @@ private:
 
   const Model &model_;
   int64_t batch_;
+  CpuSessionOptions options_;
+  std::vector<bool> bf16Values_[2]; // prefill, decode (cudaStorage)
   int64_t pos_ = 0;
   std::vector<Slot> storage_;
   std::vector<CacheRef> refs_;
@@ -100,10 +117,11 @@ private:
 
 } // namespace
 
-StatusOr<std::unique_ptr<Session>> createCpuSession(const Model &model, int64_t batch) {
+StatusOr<std::unique_ptr<Session>> createCpuSession(const Model &model, int64_t batch,
+                                                    CpuSessionOptions options) {
   if (batch <= 0)
     return HYBRID_ERROR("batch must be positive, got ", batch);
-  auto s = std::make_unique<CpuSession>(model, batch);
+  auto s = std::make_unique<CpuSession>(model, batch, options);
   HYBRID_RETURN_IF_ERROR(s->init());
   return std::unique_ptr<Session>(std::move(s));
 }

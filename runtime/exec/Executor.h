@@ -73,8 +73,18 @@ public:
   virtual void reset() = 0;
 };
 
+struct CpuSessionOptions {
+  /// Round every activation the CUDA executor stores in bf16 (its plan:
+  /// codegen/KernelPlan.h ProgramView) to bf16 as soon as it is written;
+  /// the arithmetic stays fp32/fp64. With Model::roundToBf16Storage() the
+  /// reference then holds the GPU's storage format exactly, so GPU-vs-CPU
+  /// differences are the kernels' arithmetic (`hybrid-run --cuda-storage`).
+  bool cudaStorage = false;
+};
+
 /// The CPU reference backend: fp32, one thread, every op of runtime/cpu.
-StatusOr<std::unique_ptr<Session>> createCpuSession(const Model &model, int64_t batch);
+StatusOr<std::unique_ptr<Session>> createCpuSession(const Model &model, int64_t batch,
+                                                    CpuSessionOptions options = {});
 
 } // namespace hybrid
 

@@ -1,6 +1,7 @@
 //===- ProgramRunner.cpp - Run one program of an artifact on the CPU ------===//
 #include "runtime/exec/ProgramRunner.h"
 
+#include "runtime/io/Safetensors.h"
 #include "runtime/support/FileUtil.h"
 
 namespace hybrid {
@@ -120,6 +121,17 @@ Status ProgramRunner::run(const ProgramRun &run) {
     Status st = kernelFor(ctx.op)(ctx);
     if (!st.ok())
       return st.context("op '" + ctx.op + "'");
+    if (run.roundToBf16)
+      for (int32_t id : *in->outputs()) {
+        if (id < 0 || !(*run.roundToBf16)[id])
+          continue;
+        TensorRef t = view(id);
+        if (t.isInt || !t.data)
+          continue;
+        float *f = t.f();
+        for (int64_t i = 0, n = t.numel(); i < n; ++i)
+          f[i] = bfloat16ToFloat(floatToBfloat16(f[i]));
+      }
     for (size_t o = 0; o < ctx.outputs.size() && !dump.empty(); ++o) {
       const TensorRef &t = ctx.outputs[o];
       if (t.isInt || !t.data)

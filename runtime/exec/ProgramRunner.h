@@ -23,6 +23,9 @@ struct ProgramRun {
   const int64_t *pos0 = nullptr;             // [batch]
   /// Stop before the first backward (".grad") instruction: the loss only.
   bool forwardOnly = false;
+  /// By value id (roots): round the value to bf16 (nearest even) as soon as
+  /// its instruction wrote it. Null: everything stays fp32.
+  const std::vector<bool> *roundToBf16 = nullptr;
 };
 
 /// Runs `run`; the arenas are resized as needed and kept for reuse. After a

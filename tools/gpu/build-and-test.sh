@@ -8,7 +8,9 @@
 #   3. with KERNELS=1: tests/gpu/kernels (prefill kernels vs host references,
 #      micro-benchmarks);
 #   4. with BENCH=1: hybrid-run bench of the four models/perf models;
-#   5. tests/gpu/train_tests.sh (TRAIN=0 skips it); with TRAIN_BENCH=1
+#   5. with PEER=1: the PyTorch peer's timings (tools/gpu/peer_subset.py) and
+#      its bf16 logits on the HF fixtures (tools/gpu/peer_bf16_error.py);
+#   6. tests/gpu/train_tests.sh (TRAIN=0 skips it); with TRAIN_BENCH=1
 #      hybrid-run train-bench of inter-1:5 and intra at B8 L2048 and the
 #      peer's training step (tools/gpu/peer_train.py) in the same call.
 # Logs and JSON go to $OUT (or ./gpu-out).
@@ -67,5 +69,7 @@ if [ "${TRAIN_BENCH:-0}" = 1 ]; then  # training steps at B8 L2048 and the peer'
 fi
 if [ "${PEER:-0}" = 1 ]; then  # the PyTorch peer, same call, same card
   PYTHONUNBUFFERED=1 python3 "$ROOT/tools/gpu/peer_subset.py" --out "$OUTDIR" 2>&1 | grep -v Warning | tee "$OUTDIR/peer.log"
+  # and its bf16 numerics on the HF fixtures, next to the bounds of gpu_tests.sh
+  python3 "$ROOT/tools/gpu/peer_bf16_error.py" --out "$OUTDIR" 2>&1 | grep '^{' | tee "$OUTDIR/peer-bf16-error.log"
 fi
 exit $rc

@@ -36,6 +36,7 @@ struct Options {
   std::string weights;
   long long randomSeed = -1;       // --random-weights SEED
   bool bf16Weights = false;        // --bf16-weights: round as the CUDA executor stores them
+  bool cudaStorage = false;        // --cuda-storage: also the activations it stores in bf16
   std::string device = "cpu";
   std::string prompt;
   std::string promptIds;
@@ -56,6 +57,9 @@ void usage(std::FILE *out) {
                "  --bf16-weights               round the GEMM and embedding weights to bf16,\n"
                "                               as the CUDA executor stores them (CPU runs then\n"
                "                               isolate the GPU's arithmetic from storage)\n"
+               "  --cuda-storage               --bf16-weights, and round every activation the\n"
+               "                               CUDA executor keeps in bf16 where it is written\n"
+               "                               (CPU only: the GPU's storage, fp32 arithmetic)\n"
                "  --prompt TEXT                byte-level text prompt (vocab >= 256)\n"
                "  --prompt-ids 1,2,3           token ids\n"
                "  --device cpu|cuda            (default %s)\n"
@@ -113,6 +117,8 @@ StatusOr<Options> parseArgs(int argc, char **argv) {
       o.randomSeed = static_cast<long long>(d);
     } else if (a == "--bf16-weights") {
       o.bf16Weights = true;
+    } else if (a == "--cuda-storage") {
+      o.cudaStorage = o.bf16Weights = true;
     } else if (a == "--device") {
       HYBRID_ASSIGN_OR_RETURN(o.device, value("--device"));
     } else if (a == "--prompt") {
@@ -161,6 +167,9 @@ StatusOr<Options> parseArgs(int argc, char **argv) {
     return HYBRID_ERROR("logits needs -o FILE.npy");
   if (o.device != "cpu" && o.device != "cuda")
     return HYBRID_ERROR("--device must be cpu or cuda, got '", o.device, "'");
+  if (o.cudaStorage && o.device != "cpu")
+    return HYBRID_ERROR("--cuda-storage makes the CPU reference round like the CUDA executor; "
+                        "it needs --device cpu");
   HYBRID_RETURN_IF_ERROR(validateSamplingOptions(o.sampling));
   return o;
 }
@@ -188,7 +197,8 @@ int run(const Options &o) {
   }
   if (prompt.empty())
     return fail("the prompt is empty");
-  auto session = o.device == "cuda" ? createDeviceSession(**model, 1) : createCpuSession(**model, 1);
+  auto session = o.device == "cuda" ? createDeviceSession(**model, 1)
+                                    : createCpuSession(**model, 1, {o.cudaStorage});
   if (!session.ok())
     return fail(session.status().toString());
   std::vector<float> logits;
