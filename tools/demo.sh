@@ -4,6 +4,7 @@
 # cost report, compile it with its training program, train it briefly on real
 # English text (Debian's fortunes) and generate from it — on the GPU when one
 # is present (hybrid-run --device cuda), else on the CPU reference executor.
+# The run half is tools/demo-run.sh (runtime only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
@@ -19,7 +20,6 @@ if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 &&
   device=cuda
 fi
 corpus=$(ls /usr/share/games/fortunes/{fortunes,literature,wisdom,science,people} | paste -sd, -)
-steps=${HYBRIDC_DEMO_STEPS:-150}
 
 echo
 echo "== hybridc report $model --context 2048"
@@ -28,18 +28,4 @@ target=cpu; [ "$device" = cuda ] && target=cuda
 echo
 echo "== hybridc compile $model --train --target $target -o $out/tiny.hyb"
 build/bin/hybridc compile "$model" --train --target "$target" -o "$out/tiny.hyb"
-echo
-echo "== before training (seeded random weights):"
-build/bin/hybrid-run generate "$out/tiny.hyb" --random-weights 1 --prompt "The meaning of life is " \
-  --max-new-tokens 48 --top-k 20 --temperature 0.8 --seed 3 --device "$device" | tail -n +2
-echo
-echo "== hybrid-run train $out/tiny.hyb --data fortunes --steps $steps --batch 8 --seq 64 --device $device"
-build/bin/hybrid-run train "$out/tiny.hyb" --data "$corpus" --steps "$steps" --batch 8 --seq 64 \
-  --lr 3e-3 --seed 1 --log-every 25 --out "$out/run" --overwrite --device "$device"
-echo
-echo "== after training: hybrid-run generate --device $device"
-build/bin/hybrid-run generate "$out/tiny.hyb" --weights "$out/run/weights.safetensors" \
-  --prompt "The meaning of life is " --max-new-tokens 80 --top-k 20 --temperature 0.8 --seed 3 \
-  --device "$device" | tail -n +2
-echo
-echo "(loss curve: $out/run/loss.svg, $out/run/loss.csv)"
+bash tools/demo-run.sh build/bin "$out/tiny.hyb" "$device" "$corpus" "$out"
