@@ -157,12 +157,18 @@ inline KernelInst attnPrefill(int64_t dh) {
             "hyb::attn_prefill_mma_kernel<" + s(dh) + ">", 128};
   return {"hyb_attn_prefill_" + s(dh), "AttnArgs", "hyb::attn_prefill_kernel<" + s(dh) + ">", 64};
 }
-// --- Training glue (train.cuh) ---
-inline KernelInst axpby() { return {"hyb_axpby", "AxpbyArgs", "hyb::axpby_kernel", 256}; }
-/// fp32 -> bf16 GEMM operand copy (bf) or strided fp32 copy.
-inline KernelInst cast(bool toBf16) {
-  return {toBf16 ? "hyb_cast_bf" : "hyb_copy_f32", "CastArgs",
-          std::string("hyb::cast_kernel<") + (toBf16 ? "hyb::bf16_t" : "float") + ">", 256};
+// --- Training glue (rows_bwd.cuh vector kernels, train.cuh) ---
+/// fp32 rows -> bf16 GEMM operand copy (bf) or strided fp32 copy; vec 4 or 1.
+inline KernelInst rowsCast(int vec, bool toBf16) {
+  return {"hyb_rows_cast_" + std::string(tn(!toBf16)) + "_v" + s(vec), "RowsCastArgs",
+          "hyb::rows_cast_kernel<" + s(vec) + ", " + ty(!toBf16) + ">", 256};
+}
+/// out = a + b, out = f * a over fp32 vectors; vec 4 or 1.
+inline KernelInst f32Add(int vec) {
+  return {"hyb_f32_add_v" + s(vec), "RowsF32Args", "hyb::f32_add_kernel<" + s(vec) + ">", 256};
+}
+inline KernelInst f32Scale(int vec) {
+  return {"hyb_f32_scale_v" + s(vec), "RowsF32Args", "hyb::f32_scale_kernel<" + s(vec) + ">", 256};
 }
 inline KernelInst dtForward(bool rawF32) {
   return {std::string("hyb_dt_forward_") + tn(rawF32), "DtArgs",
@@ -500,9 +506,12 @@ inline bool trainKernelsFor(const ProgramView &pv, const hyb::Instr &in,
     why = "no CUDA backward for op '" + op + "': " + m;
     return false;
   };
-  out.push_back(kn::cast(true));
-  out.push_back(kn::cast(false));
-  out.push_back(kn::axpby());
+  for (int vec : {4, 1}) {
+    out.push_back(kn::rowsCast(vec, true));
+    out.push_back(kn::rowsCast(vec, false));
+    out.push_back(kn::f32Add(vec));
+    out.push_back(kn::f32Scale(vec));
+  }
   const size_t nOut = in.outputs()->size();
   if (op == "add") {  // gradients of a value used twice
     if (pv.shape(input(0)) != pv.shape(input(1)))

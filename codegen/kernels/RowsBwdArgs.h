@@ -224,11 +224,13 @@ struct RowsColSumArgs {
   int accumulate;         // 1: out += sum; 0: out = sum
 };
 
-/// rows_cast_kernel<VEC>: dst[t, c] = bf16(src[t, c]) for c < width. Grid:
-/// rowsElemBlocks(T * width / VEC, SMs) x 256. VEC divides width, lds, ldd.
+/// rows_cast_kernel<VEC, OutT>: dst[t, c] = OutT(src[t, c]) for c < width:
+/// the bf16 GEMM operand copy of an fp32 gradient, or a strided fp32 column
+/// copy. Grid: rowsElemBlocks(T * width / VEC, SMs) x 256. VEC divides
+/// width, lds, ldd; pointers aligned to VEC elements.
 struct RowsCastArgs {
   const float *src;       // [T, lds]
-  bf16_t *dst;            // [T, ldd]
+  void *dst;              // [T, ldd], OutT
   int T, width, lds, ldd;
 };
 

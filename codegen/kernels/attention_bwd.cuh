@@ -33,11 +33,9 @@ using amma::cpAsync16;
 using amma::cpAsyncCommit;
 using amma::cpAsyncWait;
 using amma::exp2Fast;
-using amma::ldsm4;
-using amma::ldsm4t;
-using amma::mma16816;
-using amma::mma16816z;
-using amma::packBf16;
+using amma::mmaAccumT;
+using amma::mmaScorePair;
+using amma::packAFrag;
 using amma::smemAddr;
 
 constexpr float kLog2e = 1.4426950408889634f;
@@ -211,37 +209,10 @@ __device__ __forceinline__ void dkdvMma(const AttnBwdArgs &a) {
     const unsigned char *stBase = smemRaw + (qs - sBase) + 2 * TileBytes;
     float s[MT][NQT][4], dp[MT][NQT][4];
     // S^T = K Q^T and dP^T = V dO^T.
-#pragma unroll
-    for (int ks = 0; ks < NKS; ++ks)
-#pragma unroll
-      for (int np = 0; np < NQT / 2; ++np) {
-        if (Masked && !sees(q0 + 16 * np, 16))
-          continue;
-        const uint32_t off = (uint32_t)(((qc + 16 * np) * LDS + 16 * ks) * 2) + nLane;
-        uint32_t b0, b1, b2, b3;
-        ldsm4(b0, b1, b2, b3, qs + off);
-#pragma unroll
-        for (int mt = 0; mt < MT; ++mt) {
-          if (ks == 0) {
-            mma16816z(s[mt][2 * np], ka[mt][0], b0, b1);
-            mma16816z(s[mt][2 * np + 1], ka[mt][0], b2, b3);
-          } else {
-            mma16816(s[mt][2 * np], ka[mt][ks], b0, b1);
-            mma16816(s[mt][2 * np + 1], ka[mt][ks], b2, b3);
-          }
-        }
-        ldsm4(b0, b1, b2, b3, dos + off);
-#pragma unroll
-        for (int mt = 0; mt < MT; ++mt) {
-          if (ks == 0) {
-            mma16816z(dp[mt][2 * np], va[mt][0], b0, b1);
-            mma16816z(dp[mt][2 * np + 1], va[mt][0], b2, b3);
-          } else {
-            mma16816(dp[mt][2 * np], va[mt][ks], b0, b1);
-            mma16816(dp[mt][2 * np + 1], va[mt][ks], b2, b3);
-          }
-        }
-      }
+    const uint32_t rows = (uint32_t)(qc * LDS * 2) + nLane;
+    mmaScorePair<MT, NKS, NQT, LDS>(s, dp, ka, va, qs + rows, dos + rows, [&](int np) {
+      return !Masked || sees(q0 + 16 * np, 16);
+    });
     // P^T (kept in s) and dS^T (kept in dp); this lane's columns are the
     // queries q0 + 8n + 2t + e, their (lse2, D) pairs one 16-byte load.
 #pragma unroll
@@ -275,32 +246,12 @@ __device__ __forceinline__ void dkdvMma(const AttnBwdArgs &a) {
       uint32_t pa[MT][4], sa[MT][4];
 #pragma unroll
       for (int mt = 0; mt < MT; ++mt) {
-        pa[mt][0] = packBf16(s[mt][2 * j][0], s[mt][2 * j][1]);
-        pa[mt][1] = packBf16(s[mt][2 * j][2], s[mt][2 * j][3]);
-        pa[mt][2] = packBf16(s[mt][2 * j + 1][0], s[mt][2 * j + 1][1]);
-        pa[mt][3] = packBf16(s[mt][2 * j + 1][2], s[mt][2 * j + 1][3]);
-        sa[mt][0] = packBf16(dp[mt][2 * j][0], dp[mt][2 * j][1]);
-        sa[mt][1] = packBf16(dp[mt][2 * j][2], dp[mt][2 * j][3]);
-        sa[mt][2] = packBf16(dp[mt][2 * j + 1][0], dp[mt][2 * j + 1][1]);
-        sa[mt][3] = packBf16(dp[mt][2 * j + 1][2], dp[mt][2 * j + 1][3]);
+        packAFrag(pa[mt], s[mt][2 * j], s[mt][2 * j + 1]);
+        packAFrag(sa[mt], dp[mt][2 * j], dp[mt][2 * j + 1]);
       }
-#pragma unroll
-      for (int dd = 0; dd < NDT / 2; ++dd) {
-        const uint32_t off = (uint32_t)(((qc + 16 * j) * LDS + 16 * dd) * 2) + tLane;
-        uint32_t b0, b1, b2, b3;
-        ldsm4t(b0, b1, b2, b3, dos + off);
-#pragma unroll
-        for (int mt = 0; mt < MT; ++mt) {
-          mma16816(dv[mt][2 * dd], pa[mt], b0, b1);
-          mma16816(dv[mt][2 * dd + 1], pa[mt], b2, b3);
-        }
-        ldsm4t(b0, b1, b2, b3, qs + off);
-#pragma unroll
-        for (int mt = 0; mt < MT; ++mt) {
-          mma16816(dk[mt][2 * dd], sa[mt], b0, b1);
-          mma16816(dk[mt][2 * dd + 1], sa[mt], b2, b3);
-        }
-      }
+      const uint32_t off = (uint32_t)((qc + 16 * j) * LDS * 2) + tLane;
+      mmaAccumT<MT, NDT>(dv, pa, dos + off);
+      mmaAccumT<MT, NDT>(dk, sa, qs + off);
     }
   };
 
@@ -448,37 +399,11 @@ __device__ __forceinline__ void dqMma(const AttnBwdArgs &a) {
                   auto maskedTag) {
     constexpr bool Masked = decltype(maskedTag)::value;
     float s[MT][NKT][4], dp[MT][NKT][4];
-#pragma unroll
-    for (int ks = 0; ks < NKS; ++ks)
-#pragma unroll
-      for (int np = 0; np < NKT / 2; ++np) {
-        if (Masked && !sees(k0 + 16 * np, 16))
-          continue;
-        const uint32_t off = (uint32_t)(((kc + 16 * np) * LDS + 16 * ks) * 2) + nLane;
-        uint32_t b0, b1, b2, b3;
-        ldsm4(b0, b1, b2, b3, kb + off);
-#pragma unroll
-        for (int mt = 0; mt < MT; ++mt) {
-          if (ks == 0) {
-            mma16816z(s[mt][2 * np], qa[mt][0], b0, b1);
-            mma16816z(s[mt][2 * np + 1], qa[mt][0], b2, b3);
-          } else {
-            mma16816(s[mt][2 * np], qa[mt][ks], b0, b1);
-            mma16816(s[mt][2 * np + 1], qa[mt][ks], b2, b3);
-          }
-        }
-        ldsm4(b0, b1, b2, b3, vb + off);
-#pragma unroll
-        for (int mt = 0; mt < MT; ++mt) {
-          if (ks == 0) {
-            mma16816z(dp[mt][2 * np], oa[mt][0], b0, b1);
-            mma16816z(dp[mt][2 * np + 1], oa[mt][0], b2, b3);
-          } else {
-            mma16816(dp[mt][2 * np], oa[mt][ks], b0, b1);
-            mma16816(dp[mt][2 * np + 1], oa[mt][ks], b2, b3);
-          }
-        }
-      }
+    // S = Q K^T and dP = dO V^T.
+    const uint32_t rows = (uint32_t)(kc * LDS * 2) + nLane;
+    mmaScorePair<MT, NKS, NKT, LDS>(s, dp, qa, oa, kb + rows, vb + rows, [&](int np) {
+      return !Masked || sees(k0 + 16 * np, 16);
+    });
     // dS = P (dP - D), kept in dp.
 #pragma unroll
     for (int n = 0; n < NKT; ++n) {
@@ -506,22 +431,9 @@ __device__ __forceinline__ void dqMma(const AttnBwdArgs &a) {
         continue;
       uint32_t sa[MT][4];
 #pragma unroll
-      for (int mt = 0; mt < MT; ++mt) {
-        sa[mt][0] = packBf16(dp[mt][2 * j][0], dp[mt][2 * j][1]);
-        sa[mt][1] = packBf16(dp[mt][2 * j][2], dp[mt][2 * j][3]);
-        sa[mt][2] = packBf16(dp[mt][2 * j + 1][0], dp[mt][2 * j + 1][1]);
-        sa[mt][3] = packBf16(dp[mt][2 * j + 1][2], dp[mt][2 * j + 1][3]);
-      }
-#pragma unroll
-      for (int dd = 0; dd < NDT / 2; ++dd) {
-        uint32_t b0, b1, b2, b3;
-        ldsm4t(b0, b1, b2, b3, kb + (uint32_t)(((kc + 16 * j) * LDS + 16 * dd) * 2) + tLane);
-#pragma unroll
-        for (int mt = 0; mt < MT; ++mt) {
-          mma16816(dq[mt][2 * dd], sa[mt], b0, b1);
-          mma16816(dq[mt][2 * dd + 1], sa[mt], b2, b3);
-        }
-      }
+      for (int mt = 0; mt < MT; ++mt)
+        packAFrag(sa[mt], dp[mt][2 * j], dp[mt][2 * j + 1]);
+      mmaAccumT<MT, NDT>(dq, sa, kb + (uint32_t)((kc + 16 * j) * LDS * 2) + tLane);
     }
   };
 

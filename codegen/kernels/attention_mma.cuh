@@ -106,6 +106,68 @@ __device__ __forceinline__ uint32_t packBf16(float lo, float hi) {
   return r;
 }
 
+/// The A fragment of one k16 step from the fp32 accumulators of the two n8
+/// tiles it spans (lo: columns 0-7, hi: 8-15), rounded to bf16.
+__device__ __forceinline__ void packAFrag(uint32_t (&a)[4], const float (&lo)[4],
+                                          const float (&hi)[4]) {
+  a[0] = packBf16(lo[0], lo[1]);  // row g,     columns 2t, 2t+1
+  a[1] = packBf16(lo[2], lo[3]);  // row g + 8, columns 2t, 2t+1
+  a[2] = packBf16(hi[0], hi[1]);  // row g,     columns 8+2t, 8+2t+1
+  a[3] = packBf16(hi[2], hi[3]);  // row g + 8, columns 8+2t, 8+2t+1
+}
+/// d[mt][2n], d[mt][2n + 1] (+)= A[mt] x the 16 rows at `addr` (ldmatrix,
+/// lane offset included), for every m-tile; Zero: d = instead of +=.
+template <bool Trans, int MT, int N>
+__device__ __forceinline__ void mmaRows16(float (&d)[MT][N][4], int n, const uint32_t (*a)[4],
+                                          int aStride, uint32_t addr, bool zero) {
+  uint32_t b0, b1, b2, b3;
+  if (Trans)
+    ldsm4t(b0, b1, b2, b3, addr);
+  else
+    ldsm4(b0, b1, b2, b3, addr);
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt) {
+    const uint32_t(&am)[4] = a[mt * aStride];
+    if (zero) {
+      mma16816z(d[mt][2 * n], am, b0, b1);
+      mma16816z(d[mt][2 * n + 1], am, b2, b3);
+    } else {
+      mma16816(d[mt][2 * n], am, b0, b1);
+      mma16816(d[mt][2 * n + 1], am, b2, b3);
+    }
+  }
+}
+/// Two products with the same B rows layout, as the backward needs them:
+/// s = As B1^T and p = Ap B2^T over NT n8 tiles, B1 / B2 the rows (row-major,
+/// LDS elements) at b1 / b2 (lane offset included). Skips (leaves undefined)
+/// the n16 tiles np with !live(np).
+template <int MT, int NKS, int NT, int LDS, typename Live>
+__device__ __forceinline__ void mmaScorePair(float (&s)[MT][NT][4], float (&p)[MT][NT][4],
+                                             const uint32_t (&as)[MT][NKS][4],
+                                             const uint32_t (&ap)[MT][NKS][4], uint32_t b1,
+                                             uint32_t b2, Live live) {
+#pragma unroll
+  for (int ks = 0; ks < NKS; ++ks)
+#pragma unroll
+    for (int np = 0; np < NT / 2; ++np) {
+      if (!live(np))
+        continue;
+      const uint32_t off = (uint32_t)((16 * np * LDS + 16 * ks) * 2);
+      mmaRows16<false>(s, np, &as[0][ks], NKS, b1 + off, ks == 0);
+      mmaRows16<false>(p, np, &ap[0][ks], NKS, b2 + off, ks == 0);
+    }
+}
+/// acc[mt][.] += A[mt] x (the 16 rows at `base`)^... over all NDT dim tiles:
+/// B from ldmatrix.trans of 16 rows x Dh (row-major, LDS elements; lane
+/// offset included), as in P V, dS K, P^T dO.
+template <int MT, int NDT>
+__device__ __forceinline__ void mmaAccumT(float (&acc)[MT][NDT][4], const uint32_t (&a)[MT][4],
+                                          uint32_t base) {
+#pragma unroll
+  for (int dd = 0; dd < NDT / 2; ++dd)
+    mmaRows16<true>(acc, dd, a, 1, base + (uint32_t)(16 * dd * 2), false);
+}
+
 /// Tile configuration of one head dim (the launcher needs Threads). Measured
 /// on the H100 and slower: 2 warps of 32 rows (MT = 2), 32-key softmax steps
 /// at Dh 64, and S of the next tile overlapped with the softmax (193
@@ -344,22 +406,9 @@ __device__ __forceinline__ void attnPrefillMma(const AttnArgs &a) {
         continue;  // P = 0 for these 16 keys
       uint32_t pa[MT][4];
 #pragma unroll
-      for (int mt = 0; mt < MT; ++mt) {
-        pa[mt][0] = packBf16(s[mt][2 * j][0], s[mt][2 * j][1]);          // row g,     keys 2t, 2t+1
-        pa[mt][1] = packBf16(s[mt][2 * j][2], s[mt][2 * j][3]);          // row g + 8, keys 2t, 2t+1
-        pa[mt][2] = packBf16(s[mt][2 * j + 1][0], s[mt][2 * j + 1][1]);  // row g,     keys 8+2t, 8+2t+1
-        pa[mt][3] = packBf16(s[mt][2 * j + 1][2], s[mt][2 * j + 1][3]);  // row g + 8, keys 8+2t, 8+2t+1
-      }
-#pragma unroll
-      for (int dp = 0; dp < NDT / 2; ++dp) {
-        uint32_t b0, b1, b2, b3;
-        ldsm4t(b0, b1, b2, b3, vb + (uint32_t)(((kc + 16 * j) * LDS + 16 * dp) * 2));
-#pragma unroll
-        for (int mt = 0; mt < MT; ++mt) {
-          mma16816(o[mt][2 * dp], pa[mt], b0, b1);
-          mma16816(o[mt][2 * dp + 1], pa[mt], b2, b3);
-        }
-      }
+      for (int mt = 0; mt < MT; ++mt)
+        packAFrag(pa[mt], s[mt][2 * j], s[mt][2 * j + 1]);
+      mmaAccumT<MT, NDT>(o, pa, vb + (uint32_t)((kc + 16 * j) * LDS * 2));
     }
   };
 

@@ -103,5 +103,22 @@ __device__ __forceinline__ float blockMax(float v, float *scratch) {
   float s = lane < nw ? scratch[lane] : -INFINITY;
   return warpMax(s);
 }
+/// Sum over the block by a fixed tree (the same bits on every run: the
+/// deterministic losses, norms and counts); valid in thread 0 only. `red`:
+/// 32 elements of shared memory, reusable after the call.
+template <typename T> __device__ __forceinline__ T blockSumFixed(T s, T *red) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1)
+    s += __shfl_xor_sync(0xffffffffu, s, o);
+  __syncthreads();
+  if ((threadIdx.x & 31) == 0)
+    red[threadIdx.x >> 5] = s;
+  __syncthreads();
+  T sum = 0;
+  if (threadIdx.x == 0)
+    for (int w = 0; w < (int)(blockDim.x >> 5); ++w)
+      sum += red[w];
+  return sum;
+}
 
 } // namespace hyb

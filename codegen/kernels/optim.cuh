@@ -27,23 +27,6 @@ __device__ __forceinline__ void optimBlock(const OptimArgs &a, int &ti, int64_t 
   end = min(begin + (int64_t)optimBlockElems, a.tensors[ti].n);
 }
 
-/// Sum over the block in double, by a fixed tree (the same bits on every
-/// run); the result is valid in thread 0.
-__device__ __forceinline__ double blockSumInOrder(double s) {
-  __shared__ double red[32];
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1)
-    s += __shfl_xor_sync(0xffffffffu, s, o);
-  if ((threadIdx.x & 31) == 0)
-    red[threadIdx.x >> 5] = s;
-  __syncthreads();
-  double sum = 0.0;
-  if (threadIdx.x == 0)
-    for (int w = 0; w < (int)(blockDim.x >> 5); ++w)
-      sum += red[w];
-  return sum;
-}
-
 __device__ __forceinline__ void adamw_kernel(const OptimArgs &a) {
   int ti;
   int64_t begin, end;
@@ -74,7 +57,8 @@ __device__ __forceinline__ void grad_sq_partial_kernel(const OptimArgs &a) {
   double s = 0.0;
   for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x)
     s += (double)g[i] * g[i];
-  const double sum = blockSumInOrder(s);
+  __shared__ double red[32];
+  const double sum = blockSumFixed(s, red);
   if (threadIdx.x == 0)
     a.partial[blockIdx.x] = sum;
 }
@@ -86,7 +70,8 @@ __device__ __forceinline__ void grad_clip_scale_kernel(const OptimArgs &a) {
   // same bits on every run.
   for (int i = threadIdx.x; i < a.numBlocks; i += blockDim.x)
     s += a.partial[i];
-  const double sum = blockSumInOrder(s);
+  __shared__ double red[32];
+  const double sum = blockSumFixed(s, red);
   if (threadIdx.x == 0) {
     const double norm = sqrt(sum);
     *a.norm = (float)norm;

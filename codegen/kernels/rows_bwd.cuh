@@ -90,36 +90,6 @@ __device__ __forceinline__ float2 blockSum2(float x, float y, float2 *red) {
   return make_float2(warpSum(s.x), warpSum(s.y));
 }
 
-/// Double sum over the block by a fixed tree; valid in thread 0. `red`: 32.
-__device__ __forceinline__ double blockSumD(double s, double *red) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1)
-    s += __shfl_xor_sync(0xffffffffu, s, o);
-  __syncthreads();
-  if ((threadIdx.x & 31) == 0)
-    red[threadIdx.x >> 5] = s;
-  __syncthreads();
-  double sum = 0.0;
-  if (threadIdx.x == 0)
-    for (int w = 0; w < (int)(blockDim.x >> 5); ++w)
-      sum += red[w];
-  return sum;
-}
-/// Integer sum over the block; valid in thread 0. `red`: 32.
-__device__ __forceinline__ int blockSumI(int s, int *red) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1)
-    s += __shfl_xor_sync(0xffffffffu, s, o);
-  __syncthreads();
-  if ((threadIdx.x & 31) == 0)
-    red[threadIdx.x >> 5] = s;
-  __syncthreads();
-  int sum = 0;
-  if (threadIdx.x == 0)
-    for (int w = 0; w < (int)(blockDim.x >> 5); ++w)
-      sum += red[w];
-  return sum;
-}
 /// Exclusive prefix sum of one int per thread over the block (in thread
 /// order); *total gets the block's sum. `red`: 33 ints.
 __device__ __forceinline__ int blockExclusiveScan(int v, int *red, int *total) {
@@ -632,7 +602,7 @@ __device__ __forceinline__ void ce_grad_scale_kernel(const CeLossArgs &a) {
   int c = 0;
   for (int t = threadIdx.x; t < a.T; t += Threads)
     c += a.labels[t] >= 0;
-  c = rowsbwd::blockSumI(c, red);
+  c = blockSumFixed(c, red);
   if (threadIdx.x == 0) {
     const float dl = a.dloss ? *a.dloss : 1.f;
     if (a.count)
@@ -653,8 +623,8 @@ __device__ __forceinline__ void ce_loss_mean_kernel(const CeLossArgs &a) {
     c += counted;
     s += counted ? (double)a.rowLoss[t] : 0.0;
   }
-  s = rowsbwd::blockSumD(s, redD);
-  c = rowsbwd::blockSumI(c, redI);
+  s = blockSumFixed(s, redD);
+  c = blockSumFixed(c, redI);
   if (threadIdx.x == 0) {
     *a.loss = c ? (float)(s / c) : 0.f;
     if (a.count)
@@ -859,14 +829,15 @@ __device__ __forceinline__ void rows_colsum_kernel(const RowsColSumArgs &a) {
 }
 
 /// See RowsCastArgs.
-template <int VEC>
+template <int VEC, typename OutT>
 __device__ __forceinline__ void rows_cast_kernel(const RowsCastArgs &a) {
+  OutT *dst = static_cast<OutT *>(a.dst);
   const uint32_t nv = (uint32_t)(a.width / VEC), n = (uint32_t)a.T * nv;
   for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
     const uint32_t t = i / nv, c = (i - t * nv) * VEC;
     float v[VEC];
     rowsbwd::ldv(a.src + (int64_t)t * a.lds + c, v);
-    rowsbwd::stv(a.dst + (int64_t)t * a.ldd + c, v);
+    rowsbwd::stv(dst + (int64_t)t * a.ldd + c, v);
   }
 }
 

@@ -259,8 +259,12 @@ private:
   Status gemmEx(bool transA, bool transB, int64_t m, int64_t n, int64_t k, CUdeviceptr A,
                 int64_t lda, CUdeviceptr B, int64_t ldb, CUdeviceptr C, int64_t ldc, float alpha,
                 float beta, bool cF32);
-  Status castBf16(CUdeviceptr src, int64_t lds, CUdeviceptr dst, int64_t ldd, int64_t rows,
-                  int64_t width);
+  /// dst[r, c] = src[r, c] (fp32 rows, strides in elements) as bf16 (the GEMM
+  /// operand copy of a gradient) or fp32 (a strided column copy).
+  Status castRows(CUdeviceptr src, int64_t lds, CUdeviceptr dst, int64_t ldd, int64_t rows,
+                  int64_t width, bool toBf16);
+  /// out = a + b (b null: out = f * a) over n fp32 values; out may alias a or b.
+  Status f32Axpy(CUdeviceptr a, CUdeviceptr b, CUdeviceptr out, int64_t n, float f = 1.f);
   Status runProgram(const hyb::Program &p, const ProgramView &pv, int64_t seq, Workspace &ws);
   Status dumpOutputs(const ProgramView &pv, const hyb::Instr &in, int index, int64_t seq,
                      Workspace &ws, const std::string &dir);

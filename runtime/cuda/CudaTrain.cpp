@@ -172,11 +172,25 @@ int64_t CudaSession::trainScratchBytes(int64_t B, int64_t L) const {
   return best;
 }
 
-Status CudaSession::castBf16(CUdeviceptr src, int64_t lds, CUdeviceptr dst, int64_t ldd,
-                             int64_t rows, int64_t width) {
-  ::hyb::CastArgs a{reinterpret_cast<const float *>(src), reinterpret_cast<void *>(dst), rows,
-                    (int)width, (int)lds, (int)ldd};
-  return launch1d(kn::cast(true), rows * width, &a);
+Status CudaSession::castRows(CUdeviceptr src, int64_t lds, CUdeviceptr dst, int64_t ldd,
+                             int64_t rows, int64_t width, bool toBf16) {
+  // Four elements a thread where the rows and pointers allow it.
+  const bool v4 = width % 4 == 0 && lds % 4 == 0 && ldd % 4 == 0 && src % 16 == 0 &&
+                  dst % (toBf16 ? 8 : 16) == 0;
+  const int vec = v4 ? 4 : 1;
+  ::hyb::RowsCastArgs a{reinterpret_cast<const float *>(src), reinterpret_cast<void *>(dst),
+                        (int)rows, (int)width, (int)lds, (int)ldd};
+  return launch(kn::rowsCast(vec, toBf16),
+                (unsigned)::hyb::rowsElemBlocks(rows * width / vec, dev_->sms), 1, 1, 0, &a);
+}
+
+Status CudaSession::f32Axpy(CUdeviceptr a, CUdeviceptr b, CUdeviceptr out, int64_t n, float f) {
+  const bool v4 = n % 4 == 0 && a % 16 == 0 && b % 16 == 0 && out % 16 == 0;
+  const int vec = v4 ? 4 : 1;
+  ::hyb::RowsF32Args args{reinterpret_cast<const float *>(a), reinterpret_cast<const float *>(b),
+                          reinterpret_cast<float *>(out), nullptr, n, f};
+  return launch(b ? kn::f32Add(vec) : kn::f32Scale(vec),
+                (unsigned)::hyb::rowsElemBlocks(n / vec, dev_->sms), 1, 1, 0, &args);
 }
 
 Status CudaSession::gemmEx(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
@@ -372,10 +386,7 @@ StatusOr<double> CudaSession::trainStep(const int32_t *ids, const int32_t *label
       gradsInFixed_ = true;
       accumulated_ = 1;
     } else {
-      ::hyb::AxpbyArgs a{reinterpret_cast<const float *>(ws.fixed.p),
-                         reinterpret_cast<const float *>(gradAcc_.p),
-                         reinterpret_cast<float *>(gradAcc_.p), fixed / 4, 1.f, 1.f};
-      HYBRID_RETURN_IF_ERROR(launch1d(kn::axpby(), fixed / 4, &a));
+      HYBRID_RETURN_IF_ERROR(f32Axpy(ws.fixed.p, gradAcc_.p, gradAcc_.p, fixed / 4));
       ++accumulated_;
     }
   }
@@ -444,7 +455,7 @@ Status CudaSession::launchTrainOp(const hyb::Program &p, const ProgramView &pv,
   // The bf16 copy of a gradient [T, N] (a GEMM operand).
   auto bf16Copy = [&](const Ref &g) -> StatusOr<CUdeviceptr> {
     CUdeviceptr d = scratch.take(g.numel() * 2);
-    HYBRID_RETURN_IF_ERROR(castBf16(g.p, g.last(), d, g.last(), g.rows(), g.last()));
+    HYBRID_RETURN_IF_ERROR(castRows(g.p, g.last(), d, g.last(), g.rows(), g.last(), true));
     return d;
   };
   // out_i = s (x W^T): dx (+)= s dy W, dW = s dy^T x (x and W bf16).
@@ -465,8 +476,7 @@ Status CudaSession::launchTrainOp(const hyb::Program &p, const ProgramView &pv,
 
   if (op == "add") {
     Ref a = inRef(0), b = inRef(1), o = outRef(0);
-    ::hyb::AxpbyArgs args{f32p(a.p), f32p(b.p), f32p(o.p), o.numel(), 1.f, 1.f};
-    return launch1d(kn::axpby(), o.numel(), &args);
+    return f32Axpy(a.p, b.p, o.p, o.numel());
   }
   if (op == "scale") {
     Ref x = inRef(0), o = outRef(0);
@@ -883,9 +893,7 @@ Status CudaSession::mamba2CoreGrad(const hyb::Program &p, const ProgramView &pv,
     HYBRID_RETURN_IF_ERROR(ssdBackward(a, N));
   }
   {  // dx into dact's first inner columns
-    ::hyb::CastArgs a{cf32p(dx), reinterpret_cast<void *>(dact), T, (int)inner, (int)inner,
-                      (int)convDim};
-    HYBRID_RETURN_IF_ERROR(launch1d(kn::cast(false), T * inner, &a));
+    HYBRID_RETURN_IF_ERROR(castRows(dx, inner, dact, convDim, T, inner, false));
   }
   // 4. dt: d(dt_raw) into the dt columns, d(dt_bias).
   {
@@ -987,10 +995,8 @@ StatusOr<double> CudaSession::adamwStep(const DeviceAdamW &u) {
   const CUdeviceptr src = gradSource();
   DevBuf &table = gradsInFixed_ ? optimTableFixed_ : optimTable_;
   if (accumulated_ > 1) {  // the mean over the micro-batches
-    ::hyb::AxpbyArgs a{reinterpret_cast<const float *>(gradAcc_.p), nullptr,
-                       reinterpret_cast<float *>(gradAcc_.p), fixed / 4,
-                       1.f / (float)accumulated_, 0.f};
-    HYBRID_RETURN_IF_ERROR(launch1d(kn::axpby(), fixed / 4, &a));
+    HYBRID_RETURN_IF_ERROR(
+        f32Axpy(gradAcc_.p, 0, gradAcc_.p, fixed / 4, 1.f / (float)accumulated_));
   }
   if (!table.p) {
     std::vector<::hyb::OptimTensor> tensors;

@@ -215,7 +215,7 @@ __global__ void __launch_bounds__(Th) kBranch(const BranchCombineBwdArgs a) {
   branch_combine_bwd_kernel<DA, DB, GA, GB, Mode, Th>(a);
 }
 template <int VEC> __global__ void __launch_bounds__(256) kCast(const RowsCastArgs a) {
-  rows_cast_kernel<VEC>(a);
+  rows_cast_kernel<VEC, bf16_t>(a);
 }
 template <int VEC> __global__ void __launch_bounds__(256) kAdd(const RowsF32Args a) {
   f32_add_kernel<VEC>(a);
