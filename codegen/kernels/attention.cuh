@@ -117,22 +117,24 @@ __device__ __forceinline__ void attn_decode_kernel(const AttnArgs &a) {
   if (!last)
     return;
   __threadfence();
-  const volatile float *all = a.part + (int64_t)row * S * (Dh + 2);
+  // The other blocks' partials: read through L2 (__ldcg), where their fenced
+  // stores are (volatile loads would be uncached and serialized).
+  const float *all = a.part + (int64_t)row * S * (Dh + 2);
   float m = -INFINITY;
   for (int j = 0; j < S; ++j)
-    m = fmaxf(m, all[j * (Dh + 2)]);
+    m = fmaxf(m, __ldcg(all + j * (Dh + 2)));
   float den = 0.f;
   for (int j = 0; j < S; ++j) {
-    const float mj = all[j * (Dh + 2)];
+    const float mj = __ldcg(all + j * (Dh + 2));
     if (mj > -INFINITY)
-      den += __expf(mj - m) * all[j * (Dh + 2) + 1];
+      den += __expf(mj - m) * __ldcg(all + j * (Dh + 2) + 1);
   }
   for (int e = threadIdx.x; e < Dh; e += Threads) {
     float s = 0.f;
     for (int j = 0; j < S; ++j) {
-      const float mj = all[j * (Dh + 2)];
+      const float mj = __ldcg(all + j * (Dh + 2));
       if (mj > -INFINITY)
-        s += __expf(mj - m) * all[j * (Dh + 2) + 2 + e];
+        s += __expf(mj - m) * __ldcg(all + j * (Dh + 2) + 2 + e);
     }
     st(a.out, qoff + e, s / den);
   }
