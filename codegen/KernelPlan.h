@@ -136,16 +136,6 @@ inline bool ssdChunkSupports(int64_t n, int64_t p) {
 /// Slices per head: the widest of 64/32/16 channels dividing p (few blocks
 /// of much work), and 16 (more blocks, for batch 1).
 inline int ssdChunkSliceWide(int64_t p) { return p % 64 == 0 ? 64 : p % 32 == 0 ? 32 : 16; }
-/// One decode step of mamba2_core in one launch (mamba_decode.cuh): state n,
-/// conv width k; z, xBC and dt each bf16 or fp32.
-inline KernelInst mambaDecode(int64_t n, int64_t k, bool zF32, bool xF32, bool dtF32) {
-  return {"hyb_mamba_decode_n" + s(n) + "_k" + s(k) + "_z" + tn(zF32) + "_x" + tn(xF32) + "_dt" +
-              tn(dtF32),
-          "MambaDecodeArgs",
-          "hyb::mamba_decode_kernel<" + s(n) + ", " + s(k) + ", " + ty(zF32) + ", " + ty(xF32) +
-              ", " + ty(dtF32) + ">",
-          128};
-}
 inline KernelInst ssdChunk(int64_t n, int ps, bool f32, bool dtF32) {
   return {"hyb_ssd_chunk_n" + s(n) + "_p" + s(ps) + "_" + tn(f32) + (dtF32 ? "_dtf32" : ""),
           "ScanArgs",
@@ -419,7 +409,6 @@ public:
   /// train_step's backward part (gradients, fp32); false for inference.
   bool isBackward(const hyb::Instr &in) const { return backward_.count(&in) != 0; }
   bool training() const { return p_.name() && p_.name()->str() == "train_step"; }
-  bool decoding() const { return p_.name() && p_.name()->str() == "decode"; }
   static bool isUnary(const std::string &op) {
     return op == "silu" || op == "softplus" || op == "relu2" || op == "clamp" || op == "scale" ||
            op == "softplus_clamp";
@@ -814,8 +803,6 @@ inline bool kernelsFor(const ProgramView &pv, const hyb::Instr &in, std::vector<
       out.push_back(kn::ssdChunk(n, 16, true, df));
     }
     out.push_back(kn::groupnorm(inner, ng, true, at.i("norm_before_gate", 0) != 0, true, zf));
-    if (pv.decoding())  // one token per row: conv, scan and norm in one launch
-      out.push_back(kn::mambaDecode(n, k, zf, xf, df));
     return true;
   }
   if (op == "rope" || op == "rope_attention" || op == "attention") {

@@ -98,23 +98,6 @@ struct ConvArgs {
   int silu;
 };
 
-/// One decode step of mamba2_core (mamba_decode.cuh): conv1d + SiLU, the
-/// recurrence and the gated norm. Inputs are rows of the in_proj output (one
-/// token per batch row; z, xBC and dt of types given by the template).
-struct MambaDecodeArgs {
-  const void *z, *xbc, *dt;   // [B, ...] at row strides ldz, ldxbc, lddt
-  const float *convW, *convBias;  // [C, K], [C] or null; C = H*P + 2*G*N
-  float *convState;           // [B, K-1, C] (oldest first)
-  const float *dtBias, *aLog, *d;  // [H] (d may be null)
-  const float *normW;         // [H*P]
-  float *ssm;                 // [B, H, P, N]
-  float *y;                   // [B, H*P] fp32 scratch
-  bf16_t *out;                // [B, H*P]
-  int *counter;               // [B], zero between launches
-  int B, H, P, G, ldz, ldxbc, lddt, normGroups, normBeforeGate;
-  float dtLo, dtHi, eps;
-};
-
 /// The chunked scan (ssd_chunk.cuh): tokens per chunk, threads per block,
 /// and the dynamic shared memory of one block for state size n and a slice
 /// of ps channels.

@@ -14,6 +14,5 @@
 #include "ssd_chunk_bwd.cuh"
 #include "ssd_chunk_bwd_simple.cuh"
 #include "mamba_bwd.cuh"
-#include "mamba_decode.cuh"
 #include "rows_bwd.cuh"
 #include "train.cuh"

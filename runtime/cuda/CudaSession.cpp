@@ -38,7 +38,6 @@ Status CudaSession::init() {
   usePdl_ = envOn("HYBRIDC_CUDA_PDL", true);
   syncEach_ = envOn("HYBRIDC_CUDA_SYNC", false);
   useGemv_ = envOn("HYBRIDC_CUDA_GEMV", true);  // 0: cuBLASLt for decode GEMMs too
-  useMambaDecode_ = envOn("HYBRIDC_CUDA_MAMBA_DECODE", true);
   // HYBRIDC_CUDA_PROFILE=1: the third decode step runs outside the graph between
   // cuProfilerStart/Stop, so `ncu --profile-from-start off` sees exactly one step.
   if (envOn("HYBRIDC_CUDA_PROFILE", false))
@@ -127,20 +126,6 @@ Status CudaSession::init() {
       HYBRID_RETURN_IF_ERROR(attnPart_.alloc(batch_ * hqDh * 32 * 2 * 4 + 4096));
       HYBRID_RETURN_IF_ERROR(attnCounter_.alloc(attnRowsMax_ * 4));
       HYB_CUDA(cuMemsetD8(attnCounter_.p, 0, attnRowsMax_ * 4));
-    }
-  }
-  {
-    // One-launch Mamba-2 decode: y of the widest mixer, one counter a row.
-    int64_t inner = 0;
-    for (const hyb::Instr *in : *decode_->instrs())
-      if (in->op()->str() == "mamba2_core") {
-        InstrAttrs at{*in};
-        inner = std::max(inner, at.i("heads", 0) * at.i("head_dim", 0));
-      }
-    if (inner > 0) {
-      HYBRID_RETURN_IF_ERROR(mambaY_.alloc(batch_ * inner * 4));
-      HYBRID_RETURN_IF_ERROR(mambaCounter_.alloc(batch_ * 4));
-      HYB_CUDA(cuMemsetD8(mambaCounter_.p, 0, batch_ * 4));
     }
   }
   HYB_CUDA(cublasLtCreate(&lt_));
@@ -901,34 +886,6 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
     Ref cw = inRef(nParts), cb = inRef(nParts + 1), dtb = inRef(nParts + 2),
         alog = inRef(nParts + 3), dd = inRef(nParts + 4), nw = inRef(nParts + 5), o = outRef(0);
     const int64_t K = cw.shape.back();
-    if (L == 1 && slot && useMambaDecode_ && mambaY_.p) {
-      KernelInst k = kn::mambaDecode(N, K, zf, xf, df);
-      if (fns_.count(k.name)) {
-        ::hyb::MambaDecodeArgs m{};
-        m.z = reinterpret_cast<const void *>(z);
-        m.xbc = reinterpret_cast<const void *>(xbc);
-        m.dt = reinterpret_cast<const void *>(dt);
-        m.convW = f32p(cw.p);
-        m.convBias = cb.p ? f32p(cb.p) : nullptr;
-        m.convState = f32p(slot->conv.p);
-        m.dtBias = f32p(dtb.p), m.aLog = f32p(alog.p), m.d = dd.p ? f32p(dd.p) : nullptr;
-        m.normW = f32p(nw.p);
-        m.ssm = f32p(slot->ssm.p);
-        m.y = f32p(mambaY_.p);
-        m.out = bf(o.p);
-        m.counter = reinterpret_cast<int *>(mambaCounter_.p);
-        m.B = (int)B, m.H = (int)H, m.P = (int)P, m.G = (int)G;
-        m.ldz = ldz, m.ldxbc = ldxbc, m.lddt = lddt;
-        m.normGroups = (int)at.i("norm_groups", 1);
-        m.normBeforeGate = at.i("norm_before_gate", 0) != 0;
-        std::vector<double> lim = at.nums("dt_limit");  // as the scan below reads it
-        m.dtLo = lim.size() == 2 ? (float)lim[0] : lim.empty() ? -INFINITY : 0.f;
-        m.dtHi = lim.size() == 2 ? (float)lim[1] : INFINITY;
-        m.eps = (float)at.f("eps", 1e-5);
-        const int rows = 128 / kn::scanSplit(N, true);
-        return launch(k, (unsigned)((P + rows - 1) / rows), (unsigned)H, (unsigned)B, 0, &m);
-      }
-    }
     CUdeviceptr conv = ws.scratch.p;
     CUdeviceptr y = conv + ((T * convDim * 4 + 255) / 256) * 256;
     // train_step with memory to spare: the conv output, dt, the scan output and

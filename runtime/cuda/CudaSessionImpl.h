@@ -296,10 +296,6 @@ private:
   Status prepareRope(const hyb::Instr &in, int64_t headDim);
   DevBuf posDev_, gemmWs_;
   DevBuf attnPart_, attnCounter_;  // split-key attention decode (zeroed counters)
-  // One-launch Mamba-2 decode (mamba_decode.cuh): its y scratch and per-row
-  // counters (zeroed); HYBRIDC_CUDA_MAMBA_DECODE=0 runs conv, scan and norm apart.
-  DevBuf mambaY_, mambaCounter_;
-  bool useMambaDecode_ = true;
   int64_t attnRowsMax_ = 0;        // rows (batch x heads) the two above hold at 32 splits
   void *hostPinned_ = nullptr;     // [0]: pos, [1..]: ids staging
   size_t hostPinnedBytes_ = 0;

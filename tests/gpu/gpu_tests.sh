@@ -11,8 +11,7 @@
 #   - the tiny model and the e2e families (transformer, mamba2, inter, intra
 #     diff/concat): GPU vs CPU logits, and prefill+decode vs full on the GPU;
 #   - 300-byte prompts (the L >= 32 prefill kernels), GPU vs CPU and
-#     prefill 200 + decode vs full; the one-launch Mamba-2 decode step vs
-#     conv, scan and norm as three kernels (HYBRIDC_CUDA_MAMBA_DECODE=0);
+#     prefill 200 + decode vs full;
 #   - one run under compute-sanitizer memcheck (tiny, prefill + decode).
 set -u
 BIN=$1; HYB=$2
@@ -81,9 +80,6 @@ for m in tiny fam-mamba2 fam-inter fam-intra_diff hf-bamba; do
   A="$W --prompt $LONG"
   check "$m long prompt (300) logits gpu vs cpu (cuda storage)" bash -c "'$RUN' logits '$HYB/$m.hyb' $A --cuda-storage --device cpu -o '$T/$m.lcpu.npy' > /dev/null && '$RUN' logits '$HYB/$m.hyb' $A --device cuda -o '$T/$m.lgpu.npy' > /dev/null && '$CMP' '$T/$m.lgpu.npy' '$T/$m.lcpu.npy' --max-rel 1e-2"
   check "$m long prompt prefill 200 + decode 100 vs full (gpu)" bash -c "'$RUN' logits '$HYB/$m.hyb' $A --device cuda --decode-from 200 -o '$T/$m.ldec.npy' > /dev/null && '$CMP' '$T/$m.ldec.npy' '$T/$m.lgpu.npy' --max-rel 1e-2"
-  # The one-launch Mamba-2 decode step (mamba_decode.cuh) against conv, scan
-  # and norm as three kernels: the same fp32 arithmetic, 100 steps.
-  check "$m decode 100: one-launch mamba step vs three kernels (gpu)" bash -c "HYBRIDC_CUDA_MAMBA_DECODE=0 '$RUN' logits '$HYB/$m.hyb' $A --device cuda --decode-from 200 -o '$T/$m.ldec3.npy' > /dev/null && '$CMP' '$T/$m.ldec.npy' '$T/$m.ldec3.npy' --max-rel 1e-3"
 done
 if command -v compute-sanitizer > /dev/null || [ -x /usr/local/cuda/bin/compute-sanitizer ]; then
   CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
