@@ -24,6 +24,20 @@ bool isDir(const std::string &path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/// mkdir -p of the folders above `path` (as a training run's --out of a new
+/// nested folder expects); the checkpoint folder itself is made atomically.
+Status makeParentDirs(const std::string &path) {
+  for (size_t i = path.find('/', 1); i != std::string::npos; i = path.find('/', i + 1)) {
+    const std::string prefix = path.substr(0, i);
+    if (::mkdir(prefix.c_str(), 0777) != 0 && errno != EEXIST)
+      return HYBRID_ERROR("cannot create the folder ", prefix, " for ", path, ": ",
+                          std::strerror(errno));
+    if (!isDir(prefix))
+      return HYBRID_ERROR(prefix, " is not a folder (needed for ", path, ")");
+  }
+  return Status();
+}
+
 bool dirIsEmpty(const std::string &path) {
   DIR *d = ::opendir(path.c_str());
   if (!d)
@@ -103,6 +117,7 @@ Status writeCheckpointDir(const std::string &dirIn, const CheckpointFiles &files
   if (!exists && ::lstat(dir.c_str(), &info) == 0)
     return HYBRID_ERROR("checkpoint path ", dir, " exists and is not a directory");
 
+  HYBRID_RETURN_IF_ERROR(makeParentDirs(dir));
   std::string tmpl = dir + ".tmp-XXXXXX";
   if (!::mkdtemp(tmpl.data()))
     return HYBRID_ERROR("cannot create a temporary directory next to ", dir, " (", tmpl,
