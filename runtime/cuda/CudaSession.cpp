@@ -38,6 +38,7 @@ Status CudaSession::init() {
   usePdl_ = envOn("HYBRIDC_CUDA_PDL", true);
   syncEach_ = envOn("HYBRIDC_CUDA_SYNC", false);
   useGemv_ = envOn("HYBRIDC_CUDA_GEMV", true);  // 0: cuBLASLt for decode GEMMs too
+  gemvOneWave_ = envOn("HYBRIDC_CUDA_GEMV_WAVE", true);  // 0: no one-wave split rule
   // HYBRIDC_CUDA_PROFILE=1: the third decode step runs outside the graph between
   // cuProfilerStart/Stop, so `ncu --profile-from-start off` sees exactly one step.
   if (envOn("HYBRIDC_CUDA_PROFILE", false))
@@ -285,10 +286,16 @@ bool gemvFits(int64_t T, int64_t K) { return T <= 8 && T * K <= 12288 && K % 8 =
 
 /// Warps per GEMV output row: enough rows x warps (weighted by the weights
 /// read) to keep ~64 warps per SM loading, while each warp keeps >= 2 loads.
-int gemvSplit(int64_t K, int64_t N, int weights) {
+int gemvSplit(int64_t K, int64_t N, int weights, int64_t wave) {
   int s = 1;
   while (s < 8 && N * s * weights < 8192 && K / 8 >= 64 * s)
     s *= 2;
+  // `wave`: blocks resident at once (0: no rule). A grid just over one wave
+  // (e.g. in_proj, N 4384 -> 1096 blocks of 8 warps, 1056 resident on an
+  // H100) leaves a tail wave: fewer warps per row bring it back into one.
+  while (wave > 0 && s > 1 && (N + 8 / s - 1) / (8 / s) > wave &&
+         (N + 8 / (s / 2) - 1) / (8 / (s / 2)) <= wave)
+    s /= 2;
   return s;
 }
 
@@ -326,6 +333,18 @@ StatusOr<CudaSession::Gemm> CudaSession::makeGemm(bool transA, bool transB, int6
   return g;
 }
 
+int64_t CudaSession::residentBlocks(const KernelInst &k) {
+  auto it = resident_.find(k.name);
+  if (it != resident_.end())
+    return it->second;
+  int perSm = 0;
+  auto f = fns_.find(k.name);
+  if (f == fns_.end() ||
+      cuOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, f->second, k.threads, 0) != CUDA_SUCCESS)
+    perSm = 0;  // unknown: no one-wave rule for this kernel
+  return resident_[k.name] = (int64_t)perSm * dev_->sms;
+}
+
 Status CudaSession::gemm(CUdeviceptr x, int64_t ldx, CUdeviceptr w, CUdeviceptr out, int64_t ldo,
                          int64_t T, int64_t K, int64_t N, float alpha, float beta, bool outF32) {
   if (useGemv_ && gemvFits(T, K)) {
@@ -335,10 +354,10 @@ Status CudaSession::gemm(CUdeviceptr x, int64_t ldx, CUdeviceptr w, CUdeviceptr 
     a.out = reinterpret_cast<void *>(out);
     a.T = (int)T, a.K = (int)K, a.N = (int)N, a.ldx = (int)ldx, a.ldo = (int)ldo;
     a.alpha = alpha, a.beta = beta;
-    a.split = gemvSplit(K, N, 1);
+    const KernelInst k = kn::gemv(outF32, false, T == 1);
+    a.split = gemvSplit(K, N, 1, gemvOneWave_ ? residentBlocks(k) : 0);
     const int rows = 8 / a.split;
-    return launch(kn::gemv(outF32, false, T == 1), (unsigned)((N + rows - 1) / rows), 1, 1, 0,
-                  &a);
+    return launch(k, (unsigned)((N + rows - 1) / rows), 1, 1, 0, &a);
   }
   int alA = alignOf(w), alB = std::min(alignOf(x), alignOf(ldx * 2)),
       alC = std::min(alignOf(out), alignOf(ldo * (outF32 ? 4 : 2)));
@@ -634,10 +653,10 @@ Status CudaSession::launchOp(const hyb::Program &p, const ProgramView &pv, const
         a.bias = f32p(inRef(3).p), a.bias2 = f32p(inRef(4).p);
       a.T = (int)T, a.K = (int)K, a.N = (int)N, a.ldx = (int)K, a.ldo = (int)N;
       a.alpha = 1.f, a.gateScale = (float)at.f("gate_scale", 1.0);
-      a.split = gemvSplit(K, N, 2);
+      const KernelInst k = kn::gemv(false, true, T == 1);
+      a.split = gemvSplit(K, N, 2, gemvOneWave_ ? residentBlocks(k) : 0);
       const int rows = 8 / a.split;
-      return launch(kn::gemv(false, true, T == 1), (unsigned)((N + rows - 1) / rows), 1, 1, 0,
-                    &a);
+      return launch(k, (unsigned)((N + rows - 1) / rows), 1, 1, 0, &a);
     }
     CUdeviceptr g = ws.scratch.p, u = ws.scratch.p + ((T * N * 2 + 255) / 256) * 256;
     if (sv)

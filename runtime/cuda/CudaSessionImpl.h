@@ -261,6 +261,9 @@ private:
                 float beta, bool cF32);
   /// dst[r, c] = src[r, c] (fp32 rows, strides in elements) as bf16 (the GEMM
   /// operand copy of a gradient) or fp32 (a strided column copy).
+  /// Blocks of `k` resident on the whole device at once (occupancy x SMs; 0
+  /// if unknown), cached by name.
+  int64_t residentBlocks(const KernelInst &k);
   Status castRows(CUdeviceptr src, int64_t lds, CUdeviceptr dst, int64_t ldd, int64_t rows,
                   int64_t width, bool toBf16);
   /// out = a + b (b null: out = f * a) over n fp32 values; out may alias a or b.
@@ -345,6 +348,8 @@ private:
   // Programmatic dependent launch between the generated kernels of decode
   // (HYBRIDC_CUDA_PDL=0 turns it off): pdlProgram_ while a decode program is
   // enqueued, pdlNext_ once a generated kernel precedes the next launch.
+  bool gemvOneWave_ = true;  // gemvSplit: keep a decode GEMV grid within one wave
+  std::map<std::string, int64_t> resident_;  // residentBlocks() by kernel name
   bool usePdl_ = true, pdlProgram_ = false, pdlNext_ = false;
   int profileStep_ = 0;  // HYBRIDC_CUDA_PROFILE: decode steps left before the profiled one
   CUgraphExec graphExec_ = nullptr;
