@@ -7,7 +7,6 @@
 set -euo pipefail
 bin=$1 hyb=$2 device=$3 corpus=$4 out=$5
 steps=${HYBRIDC_DEMO_STEPS:-150}
-mkdir -p "$out"
 echo
 echo "== before training (seeded random weights):"
 "$bin/hybrid-run" generate "$hyb" --random-weights 1 --prompt "The meaning of life is " \
